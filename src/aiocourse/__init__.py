@@ -1,0 +1,12 @@
+"""Helpers for the asyncio course notebooks.
+
+    from aiocourse import Timeline
+    async with Timeline() as tl:
+        ...
+    tl.show(unit=0.1)
+"""
+
+from .timeline import Span, Timeline
+
+__all__ = ["Span", "Timeline"]
+__version__ = "0.1.0"

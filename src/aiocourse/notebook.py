@@ -1,0 +1,82 @@
+"""Small things every notebook of the course does the same way.
+
+    from aiocourse.notebook import setup, caught_warnings
+    setup()                      # checks the Python version, prints what runs the notebook
+
+    with caught_warnings():      # warnings printed as `Category: message`, never a temp path
+        coro = asyncio.sleep(1)
+        del coro                 # 'coroutine ... was never awaited' shows up here, in this cell
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import platform
+import sys
+import warnings
+from collections.abc import Iterator
+
+__all__ = ["setup", "caught_warnings", "our_tasks", "MIN_PYTHON"]
+
+MIN_PYTHON = (3, 11)
+
+
+def setup() -> None:
+    """Check that this Python is supported and say which one runs the notebook."""
+    if sys.version_info < MIN_PYTHON:
+        raise RuntimeError(
+            f"this course needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer; this kernel runs "
+            f"{platform.python_version()}. Pick another kernel or see the README's set-up.")
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+        where = f"a running {type(loop).__name__} (top-level await works)"
+    except RuntimeError:
+        where = "no running event loop (a script: use asyncio.run)"
+    print(f"Python {platform.python_version()}, {where}")
+
+
+@contextlib.contextmanager
+def caught_warnings(category: type[Warning] = Warning) -> Iterator[list[str]]:
+    """Show the warnings raised in the block as ``Category: message`` lines, in this cell.
+
+    Garbage is collected at the end of the block, so a warning that fires when an object dies
+    (a coroutine never awaited, a task destroyed while pending) is shown here and not in
+    whichever cell happens to run next.  A warning's usual text names the cell's temporary file,
+    which differs on every run.
+    """
+    lines: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category)
+        try:
+            yield lines
+        finally:
+            gc.collect()
+            for w in caught:
+                lines.append(f"{w.category.__name__}: {w.message}")
+    for line in lines:
+        print(line)
+
+
+def our_tasks(tasks=None) -> list:
+    """The tasks of ``asyncio.all_tasks()`` that are not the kernel's own (nor the current one).
+
+    In a notebook, ``asyncio.all_tasks()`` also lists the tasks with which the kernel talks to
+    JupyterLab: cancelling those stops the kernel from answering.  We keep the tasks whose
+    coroutine was defined outside the kernel's packages.
+    """
+    import asyncio
+
+    current = asyncio.current_task()
+    found = []
+    for task in tasks if tasks is not None else asyncio.all_tasks():
+        if task is current:
+            continue
+        module = getattr(getattr(task.get_coro(), "cr_code", None), "co_filename", "")
+        if any(part in module for part in ("ipykernel", "jupyter_client", "tornado", "zmq",
+                                           "anyio", "IPython")):
+            continue
+        found.append(task)
+    return found

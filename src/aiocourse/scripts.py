@@ -1,0 +1,127 @@
+"""Run a piece of code as a real Python script in a child process, optionally pressing Ctrl+C.
+
+    run_script('''
+        import asyncio
+        async def main():
+            await asyncio.sleep(10)
+        asyncio.run(main())
+    ''', interrupt_on="", interrupt_after=0.5)
+
+The code is written to ``script.py`` in a fresh temporary folder and run with this Python
+(``python -u``, so its output arrives in order).  With ``interrupt_on`` set, a real SIGINT is sent
+``interrupt_after`` seconds after that text first appears in the output ("" means: after the
+start).  The child never outlives the call: it is killed at ``timeout``, and the folder is removed.
+Paths of this machine are replaced in the transcript so that it reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import threading
+import time
+from dataclasses import dataclass
+
+__all__ = ["ScriptRun", "run_script"]
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """What a script printed (stdout and stderr, interleaved) and how it ended."""
+
+    output: str
+    returncode: int
+    interrupted: bool
+    timed_out: bool
+
+    @property
+    def status(self) -> str:
+        if self.timed_out:
+            return "killed: it was still running at the time limit"
+        if self.returncode < 0:
+            return f"ended by signal {signal.Signals(-self.returncode).name}"
+        return f"exit code {self.returncode}"
+
+    def __str__(self) -> str:
+        return f"{self.output.rstrip()}\n[{self.status}]" if self.output.strip() else \
+            f"[{self.status}]"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the transcript
+        printer.text(str(self))
+
+
+def _sanitize(text: str, folder: str) -> str:
+    text = text.replace(folder + os.sep, "").replace(folder, ".")
+    stdlib = sysconfig.get_paths()["stdlib"]
+    text = text.replace(stdlib + os.sep, "<stdlib>/")
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        text = text.replace(prefix + os.sep, "<python>/")
+    return re.sub(r"\bat 0x[0-9a-fA-F]+", "at 0x…", text)
+
+
+def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after: float = 0.0,
+               timeout: float = 10.0, args: tuple[str, ...] = (),
+               python: str | None = None, env: dict[str, str] | None = None) -> ScriptRun:
+    """Run ``source`` as ``script.py`` in a child process and return its transcript."""
+    if not isinstance(source, str):
+        raise TypeError(f"source must be the script's text (a str), not {type(source).__name__}")
+    if timeout <= 0 or interrupt_after < 0:
+        raise ValueError("timeout must be > 0 and interrupt_after >= 0 (seconds)")
+    if interrupt_on is not None and not isinstance(interrupt_on, str):
+        raise TypeError("interrupt_on is the text to wait for before Ctrl+C, e.g. 'Waiting'")
+    folder = tempfile.mkdtemp(prefix="aiocourse-")
+    path = os.path.join(folder, "script.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(textwrap.dedent(source).lstrip("\n"))
+    child_env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    child_env.pop("PYTHONASYNCIODEBUG", None)
+    if env:
+        child_env.update(env)
+    chunks: list[str] = []
+    seen = threading.Event()
+    proc = subprocess.Popen(
+        [python or sys.executable, "-u", path, *args], cwd=folder, env=child_env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl+C meant for the notebook never reaches the child
+    )
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for raw in iter(lambda: proc.stdout.readline(), b""):
+            chunks.append(raw.decode("utf-8", "replace"))
+            if interrupt_on is not None and interrupt_on in "".join(chunks):
+                seen.set()
+
+    reader = threading.Thread(target=read, name="run_script-reader", daemon=True)
+    reader.start()
+    interrupted = timed_out = False
+    deadline = time.monotonic() + timeout
+    try:
+        if interrupt_on is not None:
+            if interrupt_on == "":
+                seen.set()
+            if seen.wait(max(0.0, deadline - time.monotonic())) and proc.poll() is None:
+                time.sleep(interrupt_after)
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+                    interrupted = True
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        reader.join(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    return ScriptRun(_sanitize("".join(chunks), folder), proc.returncode, interrupted, timed_out)

@@ -1,0 +1,528 @@
+"""Record when each task runs, so that concurrency can be seen, not just read about.
+
+    async with Timeline() as tl:
+        await asyncio.gather(work(1), work(2))
+    print(tl.text(unit=0.1))   # the facts, rounded: checked by nbval
+    tl.plot()                  # the same facts as a picture
+
+While a Timeline is active it records every task created in its context (the ``async with`` body
+and every task started from it, on any loop in any thread): creation, each run slice (from the
+moment the loop resumed the task until it suspended), the thread, and how it ended.  It also
+records callbacks handed to ``loop.call_soon_threadsafe`` and functions sent to an executor
+(``asyncio.to_thread``, ``loop.run_in_executor``).  The loop itself is never modified: the
+recorder wraps four asyncio methods at class level while any Timeline is active, and puts the
+originals back when the last one exits, also on error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import threading
+import weakref
+from asyncio import base_events, events, format_helpers
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any
+
+__all__ = ["Timeline", "Span"]
+
+# The Timeline recording in the current context.  Tasks and handles copy the context they were
+# created in, so this tells apart our tasks from the ones a Jupyter kernel creates for itself.
+_ACTIVE: contextvars.ContextVar[Timeline | None] = contextvars.ContextVar(
+    "aiocourse_timeline", default=None
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """One recorded row: a task, a thread-safe callback, or an executor call.
+
+    Times are seconds from the start of the Timeline.  ``slices`` are the (start, end) pairs during
+    which it ran on its thread; ``state`` is ``"done"``, ``"cancelled"``, ``"error"``,
+    ``"pending"`` (still unfinished when the Timeline ended) or ``"destroyed"`` (garbage-collected
+    while pending).
+    """
+
+    name: str
+    kind: str  # "task", "callback" or "executor"
+    thread: str
+    created: float
+    slices: tuple[tuple[float, float], ...]
+    end: float | None
+    state: str
+    error: str | None = None
+
+    @property
+    def start(self) -> float:
+        """When it first ran (its creation time if it never ran)."""
+        return self.slices[0][0] if self.slices else self.created
+
+    @property
+    def running(self) -> float:
+        """Total time it held its thread."""
+        return sum(b - a for a, b in self.slices)
+
+
+# A record is one plain list, not an object: recording 100,000 tasks must cost little more than
+# running them (bench/timeline_overhead.py), and a list is one allocation with no __init__ call.
+# Run slices are appended after the fixed fields as start, end, start, end, ...
+KIND, NAME, THREAD, CREATED, END, STATE, ERROR, REF, CORO = range(9)  # CORO: its __qualname__
+FIELDS = 9
+
+
+def _new_rec(kind: str, name: str | None, created: float, thread: str | None = None) -> list:
+    return [kind, name, thread, created, None, "pending", None, None, None]
+
+
+class _TaskRef(weakref.ref):
+    __slots__ = ("rec",)
+
+
+# --- the probe: class-level wrappers shared by all active Timelines --------------------------
+
+_orig_run = events.Handle._run
+_orig_create_task = base_events.BaseEventLoop.create_task
+_orig_call_soon_threadsafe = base_events.BaseEventLoop.call_soon_threadsafe
+_orig_run_in_executor = base_events.BaseEventLoop.run_in_executor
+
+# The record of the task that owns a context.  It is set around create_task, so that the context
+# the new task copies carries it, and a task step finds its record with one Context.get(): no
+# global table of tasks (100,000 id() keys cost more than the tasks themselves), no strong
+# reference to any task.
+_REC: contextvars.ContextVar[list | None] = contextvars.ContextVar("aiocourse_rec", default=None)
+_handles: dict[int, tuple[events.Handle, list]] = {}  # id(handle) -> record, until it runs
+_probe_lock = threading.Lock()
+_probe_users = 0
+
+
+def _finish_task(rec: list, task: asyncio.Task, t: float) -> None:
+    rec[END] = t
+    rec[NAME] = task.get_name()
+    rec[REF] = None  # dropping the weak reference also drops its callback: nothing runs at GC
+    if task.cancelled():
+        rec[STATE] = "cancelled"
+    else:
+        # Read the private slot, not task.exception(): that would mark the exception as retrieved
+        # and silence the "Task exception was never retrieved" warning a lesson may want to show.
+        exc = task._exception
+        if exc is None:
+            rec[STATE] = "done"
+        else:
+            rec[STATE] = "error"
+            rec[ERROR] = _short_repr(exc)
+
+
+def _report(handle: events.Handle, exc: BaseException) -> None:
+    # What Handle._run does with an exception from a callback (CPython Lib/asyncio/events.py).
+    cb = format_helpers._format_callback_source(
+        handle._callback, handle._args, debug=handle._loop.get_debug())
+    context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": handle}
+    if handle._source_traceback:
+        context["source_traceback"] = handle._source_traceback
+    handle._loop.call_exception_handler(context)
+
+
+def _run(self: events.Handle) -> None:
+    # Hot path: replaces Handle._run for every callback of every loop while recording, so it
+    # inlines the original's body instead of calling it (one Python frame per callback less).
+    # A task step is a handle whose callback is a method of the task (__step / task_wakeup), run
+    # in the task's own context.
+    rec = self._context.get(_REC)
+    if rec is not None:
+        ref = rec[REF]
+        task = getattr(self._callback, "__self__", None)
+        if ref is not None and task is not None and ref() is task:
+            t0 = perf_counter()
+            try:
+                self._context.run(self._callback, *self._args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                _report(self, exc)
+            t1 = perf_counter()
+            if len(rec) == FIELDS:
+                rec[THREAD] = threading.current_thread().name
+            rec.append(t0)
+            rec.append(t1)
+            if task.done():
+                _finish_task(rec, task, t1)
+            return
+    if _handles:
+        entry = _handles.pop(id(self), None)
+        if entry is not None:
+            return _run_recorded_callback(self, entry[1])
+    try:
+        self._context.run(self._callback, *self._args)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        _report(self, exc)
+
+
+def _run_recorded_callback(handle: events.Handle, rec: list) -> None:
+    rec[THREAD] = threading.current_thread().name
+    t0 = perf_counter()
+    try:
+        _orig_run(handle)  # reports exceptions to the loop; does not raise
+    finally:
+        t1 = perf_counter()
+        rec.extend((t0, t1))
+        rec[END] = t1
+        rec[STATE] = "done"
+
+
+def _on_task_gone(ref: _TaskRef) -> None:
+    rec = ref.rec
+    if rec[END] is None and rec[REF] is ref:
+        rec[STATE] = "destroyed"
+        rec[REF] = None
+
+
+def _create_task(self, coro, *args, **kwargs):
+    tl = _ACTIVE.get()
+    if tl is None or tl._closed:
+        return _orig_create_task(self, coro, *args, **kwargs)
+    t0 = perf_counter()
+    rec = ["task", None, None, t0, None, "pending", None, None,
+           getattr(coro, "__qualname__", None)]
+    context = kwargs.get("context")
+    if context is not None:  # the caller chose the task's context: mark that one
+        context.run(_REC.set, rec)
+        task = _orig_create_task(self, coro, *args, **kwargs)
+    else:
+        token = _REC.set(rec)
+        try:
+            task = _orig_create_task(self, coro, *args, **kwargs)
+        finally:
+            _REC.reset(token)
+    ref = rec[REF] = _TaskRef(task, _on_task_gone)
+    ref.rec = rec
+    tl._recs.append(rec)
+    if self._task_factory is not None:
+        # An eager task factory (3.12+) runs the first step inside create_task: count it.
+        if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
+            rec.extend((t0, perf_counter()))
+        if task.done():
+            _finish_task(rec, task, perf_counter())
+    return task
+
+
+def _call_soon_threadsafe(self, callback, *args, **kwargs):
+    handle = _orig_call_soon_threadsafe(self, callback, *args, **kwargs)
+    tl = _ACTIVE.get()
+    # asyncio's own plumbing (run_coroutine_threadsafe, futures crossing threads) is not a lesson.
+    if tl is not None and not tl._closed and not _is_asyncio_internal(callback):
+        rec = _new_rec("callback", _describe(callback, args), perf_counter())
+        _handles[id(handle)] = (handle, rec)
+        tl._recs.append(rec)
+    return handle
+
+
+def _run_in_executor(self, executor, func, *args):
+    tl = _ACTIVE.get()
+    if tl is None or tl._closed or inspect.iscoroutinefunction(func):
+        return _orig_run_in_executor(self, executor, func, *args)
+    rec = _new_rec("executor", _describe(func, args), perf_counter())
+    tl._recs.append(rec)
+
+    def recorded():
+        rec[THREAD] = threading.current_thread().name
+        t0 = perf_counter()
+        try:
+            result = func(*args)
+        except BaseException as exc:
+            rec[STATE], rec[ERROR] = "error", _short_repr(exc)
+            raise
+        else:
+            rec[STATE] = "done"
+            return result
+        finally:
+            t1 = perf_counter()
+            rec.extend((t0, t1))
+            rec[END] = t1
+
+    return _orig_run_in_executor(self, executor, recorded)
+
+
+def _install() -> None:
+    global _probe_users
+    with _probe_lock:
+        _probe_users += 1
+        if _probe_users == 1:
+            events.Handle._run = _run
+            base_events.BaseEventLoop.create_task = _create_task
+            base_events.BaseEventLoop.call_soon_threadsafe = _call_soon_threadsafe
+            base_events.BaseEventLoop.run_in_executor = _run_in_executor
+
+
+def _uninstall() -> None:
+    global _probe_users
+    with _probe_lock:
+        _probe_users -= 1
+        if _probe_users == 0:
+            events.Handle._run = _orig_run
+            base_events.BaseEventLoop.create_task = _orig_create_task
+            base_events.BaseEventLoop.call_soon_threadsafe = _orig_call_soon_threadsafe
+            base_events.BaseEventLoop.run_in_executor = _orig_run_in_executor
+            _handles.clear()
+
+
+def _is_asyncio_internal(callback) -> bool:
+    module = getattr(callback, "__module__", None) or ""
+    return module == "asyncio" or module.startswith(("asyncio.", "concurrent."))
+
+
+def _describe(func, args: tuple) -> str:
+    # asyncio.to_thread submits functools.partial(context.run, func, *args): show func(*args).
+    if isinstance(func, functools.partial):
+        args = func.args + args
+        func = func.func
+        if getattr(func, "__name__", None) == "run" and isinstance(
+            getattr(func, "__self__", None), contextvars.Context
+        ) and args:
+            func, args = args[0], args[1:]
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    shown = ", ".join(_short_repr(a, 12) for a in args)
+    return f"{name}({shown})"
+
+
+def _short_repr(obj: object, limit: int = 40) -> str:
+    text = repr(obj)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _loop_thread_name(loop: asyncio.AbstractEventLoop) -> str:
+    ident = getattr(loop, "_thread_id", None)  # set by BaseEventLoop while it runs
+    thread = threading._active.get(ident) if ident is not None else None
+    return thread.name if thread is not None else "?"
+
+
+def _is_auto_name(name: str) -> bool:
+    # asyncio names unnamed tasks Task-1, Task-2, ... from a process-wide counter, so the number
+    # changes from run to run: such rows are labelled with their coroutine's name instead.
+    return name.startswith("Task-") and name[5:].isdigit()
+
+
+# --- the public recorder --------------------------------------------------------------------
+
+
+class Timeline:
+    """Records the tasks started inside ``async with Timeline() as tl:``; see the module docstring.
+
+    A Timeline is used once.  Enter it inside a running event loop (a notebook cell, or a
+    coroutine under ``asyncio.run``); results are read after the block: ``tl.spans``,
+    ``tl.text()``, ``tl.plot()``.
+    """
+
+    def __init__(self) -> None:
+        self._recs: list[_Rec] = []
+        self._spans: tuple[Span, ...] | None = None
+        self._token: contextvars.Token | None = None
+        self._t0 = 0.0
+        self._t_end = 0.0
+        self._entered = False
+        self._closed = False
+        self._unfinished: list[weakref.ref] = []
+
+    def __repr__(self) -> str:
+        if not self._entered:
+            return "<Timeline not started>"
+        if not self._closed:
+            return "<Timeline recording>"
+        return f"<Timeline of {len(self.spans)} spans>"
+
+    # Misuse gets an error that names the fix.
+    def __enter__(self):
+        raise TypeError("Timeline records asyncio tasks: use `async with Timeline() as tl:` "
+                        "inside a coroutine or a notebook cell, not `with`.")
+
+    def __exit__(self, *exc_info):  # pragma: no cover - __enter__ always raises
+        return None
+
+    async def __aenter__(self) -> Timeline:
+        if self._entered:
+            raise RuntimeError(f"{self!r} was already used: create a new Timeline() "
+                               "for each recording.")
+        other = _ACTIVE.get()
+        if other is not None and not other._closed:
+            raise RuntimeError("another Timeline is already recording here: "
+                               "finish its `async with` block before starting a new one.")
+        asyncio.get_running_loop()  # always true in __aenter__; kept as the documented contract
+        self._entered = True
+        _install()
+        self._token = _ACTIVE.set(self)
+        self._t0 = perf_counter()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        self._t_end = perf_counter()
+        self._closed = True
+        try:
+            _ACTIVE.reset(self._token)
+        except ValueError:  # exited in another context than entered (e.g. awaited by hand)
+            _ACTIVE.set(None)
+        try:
+            self._settle()
+        finally:
+            _uninstall()
+
+    def _settle(self) -> None:
+        """Stop following the tasks that are still running; name them while we still can."""
+        for rec in self._recs:
+            if rec[END] is None and rec[KIND] == "task" and rec[REF] is not None:
+                task = rec[REF]()
+                if task is None:
+                    continue
+                if task.done():  # finished outside a recorded step, e.g. when a loop closed
+                    _finish_task(rec, task, self._t_end)
+                else:
+                    rec[NAME] = task.get_name()
+                    self._unfinished.append(rec[REF])
+                    if rec[THREAD] is None:  # never ran: it belongs to its loop's thread
+                        rec[THREAD] = _loop_thread_name(task.get_loop())
+            rec[REF] = None
+
+    def _freeze(self) -> tuple[Span, ...]:
+        # Built on first use rather than on exit, so that recording stays cheap.
+        t0 = self._t0
+        labels = []
+        for rec in self._recs:
+            name = rec[NAME]
+            if rec[KIND] == "task" and (name is None or _is_auto_name(name)):
+                labels.append((rec[CORO] or "task", True))
+            else:
+                labels.append((name or "?", False))
+        # Number made-up names only where two rows would otherwise share one.
+        seen: dict[str, int] = {}
+        for label, auto in labels:
+            if auto:
+                seen[label] = seen.get(label, 0) + 1
+        counter: dict[str, int] = {}
+        spans = []
+        for rec, (label, auto) in zip(self._recs, labels):
+            if auto and seen[label] > 1:
+                counter[label] = counter.get(label, 0) + 1
+                label = f"{label}#{counter[label]}"
+            times = rec[FIELDS:]
+            slices = tuple((times[i] - t0, times[i + 1] - t0) for i in range(0, len(times), 2))
+            state, end = rec[STATE], rec[END]
+            if end is None and state == "done":
+                state = "pending"
+            spans.append(Span(
+                name=label, kind=rec[KIND], thread=rec[THREAD] or "?",
+                created=rec[CREATED] - t0, slices=slices,
+                end=None if end is None or state in ("pending", "destroyed") else end - t0,
+                state=state, error=rec[ERROR],
+            ))
+        self._recs = []
+        return tuple(spans)
+
+    # --- results ---------------------------------------------------------------------------
+
+    def _require_finished(self) -> tuple[Span, ...]:
+        if self._spans is None:
+            if self._closed:
+                self._spans = self._freeze()
+                return self._spans
+            if self._entered:
+                raise RuntimeError("this Timeline is still recording: read it after the "
+                                   "`async with` block has ended.")
+            raise RuntimeError("this Timeline has not recorded anything yet: use it as "
+                               "`async with Timeline() as tl:` first.")
+        return self._spans
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        """Every recorded row, in creation order."""
+        return self._require_finished()
+
+    @property
+    def duration(self) -> float:
+        """Seconds from entering to leaving the ``async with`` block."""
+        self._require_finished()
+        return self._t_end - self._t0
+
+    @property
+    def unfinished_tasks(self) -> list[asyncio.Task]:
+        """Tasks created while recording that had not finished when the block ended."""
+        self._require_finished()
+        return [t for t in (r() for r in self._unfinished) if t is not None and not t.done()]
+
+    def __getitem__(self, name: str) -> Span:
+        """The span with this name: ``tl["job 1"]``."""
+        for span in self.spans:
+            if span.name == name:
+                return span
+        names = ", ".join(repr(s.name) for s in self.spans[:10]) or "none"
+        raise KeyError(f"no span named {name!r}; recorded: {names}")
+
+    def max_concurrency(self) -> int:
+        """The largest number of spans that were started and unfinished at the same moment."""
+        events_ = []
+        for s in self.spans:
+            events_.append((s.start, 1))
+            events_.append((s.end if s.end is not None else self.duration, -1))
+        best = cur = 0
+        for _, step in sorted(events_, key=lambda e: (e[0], e[1])):
+            cur += step
+            best = max(best, cur)
+        return best
+
+    def text(self, unit: float = 1.0, ndigits: int = 1, *, threads: bool | None = None) -> str:
+        """The recorded facts as a table: start, end, running time and outcome of each row.
+
+        Times are divided by ``unit`` (seconds) and rounded to ``ndigits``, so that a stored
+        notebook output stays the same from run to run.  Pick the rounding from the sleeps of
+        the example, e.g. ``unit=0.05, ndigits=0`` when every sleep is a multiple of 50 ms.
+        """
+        if not unit > 0:
+            raise ValueError(f"unit must be a positive number of seconds, not {unit!r}")
+        if not isinstance(ndigits, int) or ndigits < 0:
+            raise ValueError(f"ndigits must be an integer >= 0, not {ndigits!r}")
+        spans = self.spans
+        if threads is None:
+            threads = len({s.thread for s in spans}) > 1
+
+        def fmt(t: float | None) -> str:
+            if t is None:
+                return "-"
+            value = round(max(t, 0.0) / unit, ndigits)
+            return f"{value:.{ndigits}f}"
+
+        rows = [["name"] + (["thread"] if threads else []) + ["start", "end", "ran", "state"]]
+        for s in self._ordered(spans):
+            state = s.state if s.error is None else f"error {s.error}"
+            rows.append([s.name] + ([s.thread] if threads else [])
+                        + [fmt(s.start), fmt(s.end), fmt(s.running), state])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        numeric = {len(rows[0]) - 4, len(rows[0]) - 3, len(rows[0]) - 2}
+        lines = []
+        for r in rows:
+            cells = [c.rjust(w) if i in numeric else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(r, widths))]
+            lines.append("  ".join(cells).rstrip())
+        unit_text = "seconds" if unit == 1 else f"units of {unit:g} s"
+        lines.append(f"({len(spans)} rows; times in {unit_text} from the start, "
+                     f"rounded; total {fmt(self.duration)})")
+        return "\n".join(lines)
+
+    def _ordered(self, spans) -> list[Span]:
+        # Group by thread (in order of first appearance, the main thread first), then creation.
+        order: dict[str, int] = {}
+        for s in sorted(spans, key=lambda s: (s.thread != "MainThread", s.created)):
+            order.setdefault(s.thread, len(order))
+        return sorted(spans, key=lambda s: (order[s.thread], s.created))
+
+    def plot(self, title: str | None = None, *, unit: float = 1.0):
+        """A matplotlib Figure: a row per span, grouped by thread; see ``aiocourse.timeline_plot``."""
+        from .timeline_plot import plot_spans
+
+        return plot_spans(self._ordered(self.spans), self.duration, title=title, unit=unit)
+
+    def show(self, unit: float = 1.0, ndigits: int = 1, title: str | None = None):
+        """Print ``text(unit, ndigits)`` and return ``plot()``: the usual last line of a cell."""
+        print(self.text(unit, ndigits))
+        return self.plot(title, unit=unit)
