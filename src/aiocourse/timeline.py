@@ -25,7 +25,6 @@ import weakref
 from asyncio import base_events, events, format_helpers
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any
 
 __all__ = ["Timeline", "Span"]
 
@@ -285,6 +284,7 @@ def _describe(func, args: tuple) -> str:
         ) and args:
             func, args = args[0], args[1:]
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    name = name.rpartition("<locals>.")[2]  # a function defined inside a test or a cell
     shown = ", ".join(_short_repr(a, 12) for a in args)
     return f"{name}({shown})"
 
@@ -318,7 +318,7 @@ class Timeline:
     """
 
     def __init__(self) -> None:
-        self._recs: list[_Rec] = []
+        self._recs: list[list] = []
         self._spans: tuple[Span, ...] | None = None
         self._token: contextvars.Token | None = None
         self._t0 = 0.0
@@ -402,7 +402,7 @@ class Timeline:
                 seen[label] = seen.get(label, 0) + 1
         counter: dict[str, int] = {}
         spans = []
-        for rec, (label, auto) in zip(self._recs, labels):
+        for rec, (label, auto) in zip(self._recs, labels, strict=True):
             if auto and seen[label] > 1:
                 counter[label] = counter.get(label, 0) + 1
                 label = f"{label}#{counter[label]}"
@@ -502,7 +502,7 @@ class Timeline:
         lines = []
         for r in rows:
             cells = [c.rjust(w) if i in numeric else c.ljust(w)
-                     for i, (c, w) in enumerate(zip(r, widths))]
+                     for i, (c, w) in enumerate(zip(r, widths, strict=True))]
             lines.append("  ".join(cells).rstrip())
         unit_text = "seconds" if unit == 1 else f"units of {unit:g} s"
         lines.append(f"({len(spans)} rows; times in {unit_text} from the start, "
@@ -517,7 +517,7 @@ class Timeline:
         return sorted(spans, key=lambda s: (order[s.thread], s.created))
 
     def plot(self, title: str | None = None, *, unit: float = 1.0):
-        """A matplotlib Figure: a row per span, grouped by thread; see ``aiocourse.timeline_plot``."""
+        """A matplotlib Figure: a row per span, grouped by thread (see ``timeline_plot``)."""
         from .timeline_plot import plot_spans
 
         return plot_spans(self._ordered(self.spans), self.duration, title=title, unit=unit)

@@ -1,0 +1,45 @@
+# Two commands for a fresh Linux or macOS machine with Python 3.11+ and make:
+#   make lab    set up .venv if needed, then start JupyterLab on notebooks/
+#   make test   set up .venv if needed, then run the whole suite
+# PYTHON picks the interpreter that creates .venv (e.g. make test PYTHON=python3.13).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test setup lint notebooks bench clean help
+help:
+	@echo "make lab | make test | make lint | make notebooks | make bench | make clean"
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+	  "This course needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0] + \
+	  ". Run: make $(MAKECMDGOALS) PYTHON=python3.11 (or 3.12, 3.13)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	@echo "Starting JupyterLab; open the http://127.0.0.1:...?token=... URL it prints below."
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks \
+	  --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench tools notebooks
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+# Rewrite the stored outputs after a change: a clean Restart & Run All of each notebook.
+notebooks: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/timeline_overhead.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,69 @@
+"""run_script: real child processes, real SIGINT, nothing left behind."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+
+import psutil
+import pytest
+
+from aiocourse.scripts import run_script
+
+
+def _children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def test_output_and_exit_code():
+    run = run_script("""
+        import sys
+        print("hello")
+        print("to stderr", file=sys.stderr)
+        sys.exit(3)
+    """)
+    assert run.output == "hello\nto stderr\n"
+    assert run.returncode == 3 and str(run).endswith("[exit code 3]")
+
+
+def test_real_sigint_reaches_asyncio_run():
+    before = _children()
+    run = run_script("""
+        import asyncio
+        async def main():
+            try:
+                print("Waiting", flush=True)
+                await asyncio.sleep(30)
+            finally:
+                print("cleanup ran")
+        try:
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt")
+    """, interrupt_on="Waiting", interrupt_after=0.1, timeout=20)
+    assert run.interrupted and not run.timed_out
+    assert run.output == "Waiting\ncleanup ran\nKeyboardInterrupt\n"
+    assert _children() == before
+
+
+def test_timeout_kills_and_cleans_up():
+    before_dirs = set(glob.glob(os.path.join(tempfile.gettempdir(), "aiocourse-*")))
+    run = run_script("import time\nprint('sleeping')\ntime.sleep(60)", timeout=0.5)
+    assert run.timed_out and "killed" in str(run)
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "aiocourse-*"))) == before_dirs
+
+
+def test_paths_are_sanitized():
+    run = run_script("import os\nprint(os.path.abspath(__file__))\nraise SystemExit('x')")
+    assert run.output.startswith("script.py\n")
+    assert tempfile.gettempdir() not in run.output
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="script's text"):
+        run_script(b"print(1)")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timeout must be > 0"):
+        run_script("pass", timeout=0)
+    with pytest.raises(TypeError, match="interrupt_on"):
+        run_script("pass", interrupt_on=1.0)  # type: ignore[arg-type]

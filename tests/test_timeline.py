@@ -1,0 +1,294 @@
+"""The Timeline recorder: what it records, what it restores, and what misuse says."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+from asyncio import base_events, events
+
+import pytest
+from matplotlib.figure import Figure
+
+from aiocourse import Timeline
+from aiocourse import timeline as tlmod
+
+UNIT = 0.02
+
+
+async def work(units: float, result=None):
+    await asyncio.sleep(units * UNIT)
+    return result
+
+
+async def boom():
+    await asyncio.sleep(UNIT)
+    raise ValueError("boom")
+
+
+def originals() -> tuple:
+    return (events.Handle._run, base_events.BaseEventLoop.create_task,
+            base_events.BaseEventLoop.call_soon_threadsafe,
+            base_events.BaseEventLoop.run_in_executor)
+
+
+ORIGINALS = originals()
+
+
+def test_records_concurrent_tasks_with_states():
+    async def main():
+        async with Timeline() as tl:
+            a = asyncio.create_task(work(1, "a"), name="a")
+            b = asyncio.create_task(work(3, "b"), name="b")
+            c = asyncio.create_task(boom(), name="c")
+            d = asyncio.create_task(work(10), name="d")
+            await asyncio.wait([a, b, c])
+            d.cancel()
+            await asyncio.gather(d, return_exceptions=True)
+        return tl
+
+    tl = asyncio.run(main())
+    assert [s.name for s in tl.spans] == ["a", "b", "c", "d"]
+    assert tl["a"].state == "done" and tl["b"].state == "done"
+    assert tl["c"].state == "error" and tl["c"].error == "ValueError('boom')"
+    assert tl["d"].state == "cancelled"
+    # all four started at once; b ended about 3 units later, not 1 + 3 + 1
+    assert all(s.start < UNIT for s in tl.spans)
+    assert 3 * UNIT <= tl["b"].end < 6 * UNIT
+    assert len(tl["a"].slices) == 2  # started, then resumed after the sleep
+    assert tl["a"].running < UNIT
+    assert tl.max_concurrency() == 4
+    text = tl.text(unit=UNIT, ndigits=0)
+    assert text.splitlines()[0].split() == ["name", "start", "end", "ran", "state"]
+    assert "error ValueError('boom')" in text and "cancelled" in text
+    assert originals() == ORIGINALS
+
+
+def test_unnamed_tasks_are_labelled_by_coroutine_not_counter():
+    async def main():
+        async with Timeline() as tl:
+            await asyncio.gather(work(1), work(2), boom(), return_exceptions=True)
+        return tl
+
+    names = [s.name for s in asyncio.run(main()).spans]
+    assert names == ["work#1", "work#2", "boom"]
+
+
+def test_blocking_call_shows_as_a_long_slice():
+    async def blocker():
+        time.sleep(3 * UNIT)
+
+    async def main():
+        async with Timeline() as tl:
+            await asyncio.gather(asyncio.create_task(blocker(), name="blocker"),
+                                 asyncio.create_task(work(1), name="other"))
+        return tl
+
+    tl = asyncio.run(main())
+    assert tl["blocker"].running >= 3 * UNIT
+    # "other" could not even start its sleep before the blocker let go of the thread
+    assert tl["other"].end >= 3 * UNIT
+
+
+def test_executor_callbacks_and_threads():
+    def blocking(x):
+        time.sleep(x * UNIT)
+        return x
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        async with Timeline() as tl:
+            await asyncio.to_thread(blocking, 2)
+            loop.call_soon_threadsafe(fut.set_result, None)  # asyncio internals are skipped?
+            loop.call_soon_threadsafe(blocking, 1)
+            await fut
+            await asyncio.sleep(2 * UNIT)
+        return tl
+
+    tl = asyncio.run(main())
+    kinds = {s.name: s.kind for s in tl.spans}
+    assert kinds["blocking(2)"] == "executor"
+    assert kinds["blocking(1)"] == "callback"
+    assert tl["blocking(2)"].thread != "MainThread"
+    assert tl["blocking(1)"].thread == "MainThread"
+    assert tl["blocking(2)"].running >= 2 * UNIT
+    assert "thread" in tl.text(unit=UNIT).splitlines()[0]
+
+
+def test_tasks_on_a_loop_in_another_thread():
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever, name="loop-thread")
+    thread.start()
+    try:
+        async def main():
+            async with Timeline() as tl:
+                f1 = asyncio.run_coroutine_threadsafe(work(2, 1), other)
+                f2 = asyncio.run_coroutine_threadsafe(work(1, 2), other)
+                assert await asyncio.wrap_future(f1) == 1
+                await asyncio.wrap_future(f2)
+            return tl
+
+        tl = asyncio.run(main())
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        thread.join()
+        other.close()
+    assert {s.thread for s in tl.spans} == {"loop-thread"}
+    assert [s.state for s in tl.spans] == ["done", "done"]
+    assert tl.spans[0].end < 4 * UNIT  # overlapped, not 3 units in a row
+
+
+def test_unfinished_tasks_are_reported_and_returned():
+    async def main():
+        async with Timeline() as tl:
+            t = asyncio.create_task(work(50), name="slow")
+            await asyncio.sleep(0)
+        assert tl.unfinished_tasks == [t]
+        assert tl["slow"].state == "pending" and tl["slow"].end is None
+        t.cancel()
+        await asyncio.gather(t, return_exceptions=True)
+        assert tl.unfinished_tasks == []
+        return tl
+
+    tl = asyncio.run(main())
+    assert "pending" in tl.text()
+
+
+def test_kernel_like_tasks_outside_the_context_are_not_recorded():
+    async def main():
+        stop = asyncio.Event()
+
+        async def background():  # started before the Timeline, like a kernel's own task
+            while not stop.is_set():
+                asyncio.get_running_loop().create_task(asyncio.sleep(0))
+                await asyncio.sleep(UNIT / 4)
+
+        bg = asyncio.create_task(background())
+        await asyncio.sleep(0)
+        async with Timeline() as tl:
+            await work(2)
+        stop.set()
+        await bg
+        return tl
+
+    assert asyncio.run(main()).spans == ()
+
+
+def test_loop_is_restored_also_on_error():
+    def factory(loop, coro, **kwargs):
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(factory)
+        handler = loop.get_exception_handler()
+        with pytest.raises(KeyError):
+            async with Timeline() as tl:
+                assert events.Handle._run is not ORIGINALS[0]
+                await asyncio.create_task(work(1), name="inside")
+                raise KeyError("oops")
+        assert loop.get_task_factory() is factory
+        assert loop.get_exception_handler() is handler
+        assert originals() == ORIGINALS
+        assert tl["inside"].state == "done"
+
+    asyncio.run(main())
+
+
+def test_task_exception_is_not_marked_retrieved():
+    # The recorder reads the exception without retrieving it, so asyncio still warns about it.
+    seen = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, ctx: seen.append(ctx["message"]))
+        async with Timeline() as tl:
+            t = asyncio.create_task(boom(), name="unretrieved")
+            await asyncio.sleep(2 * UNIT)
+        assert t.done()
+        del t
+        gc.collect()
+        return tl
+
+    tl = asyncio.run(main())
+    assert tl["unretrieved"].state == "error"
+    assert seen == ["Task exception was never retrieved"]
+
+
+def test_misuse_gives_clear_errors():
+    tl = Timeline()
+    with pytest.raises(TypeError, match="async with Timeline"):
+        with tl:
+            pass
+    with pytest.raises(RuntimeError, match="has not recorded anything yet"):
+        tl.text()
+
+    async def twice():
+        async with tl:
+            with pytest.raises(RuntimeError, match="still recording"):
+                tl.spans  # noqa: B018
+            with pytest.raises(RuntimeError, match="another Timeline is already recording"):
+                async with Timeline():
+                    pass
+        with pytest.raises(RuntimeError, match="already used"):
+            async with tl:
+                pass
+
+    asyncio.run(twice())
+    assert originals() == ORIGINALS
+    with pytest.raises(ValueError, match="unit must be a positive"):
+        tl.text(unit=0)
+    with pytest.raises(ValueError, match="ndigits"):
+        tl.text(ndigits=-1)
+    with pytest.raises(KeyError, match="no span named 'x'"):
+        tl["x"]
+
+
+def test_two_timelines_in_two_threads_do_not_mix():
+    results = {}
+
+    def run(name):
+        async def main():
+            async with Timeline() as tl:
+                await asyncio.gather(*(asyncio.create_task(work(1), name=f"{name}-{i}")
+                                       for i in range(3)))
+            results[name] = tl
+        asyncio.run(main())
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("x", "y")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [s.name for s in results["x"].spans] == ["x-0", "x-1", "x-2"]
+    assert [s.name for s in results["y"].spans] == ["y-0", "y-1", "y-2"]
+    assert originals() == ORIGINALS
+
+
+def test_plot_returns_a_figure_and_scales():
+    async def main(n):
+        async with Timeline() as tl:
+            tasks = [asyncio.create_task(work(i % 3), name=f"t{i}") for i in range(n)]
+            tasks[0].cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return tl
+
+    small = asyncio.run(main(3)).plot("three tasks")
+    assert isinstance(small, Figure)
+    ax = small.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["t2", "t1", "t0"]
+    assert ax.get_title() == "three tasks"
+    big = asyncio.run(main(10_000))
+    t = time.perf_counter()
+    fig = big.plot()
+    fig.canvas.draw()
+    # Not a timing assertion on the machine's speed: a per-task artist loop would take minutes.
+    assert time.perf_counter() - t < 30
+    assert len(fig.axes[0].collections) <= 4
+
+
+def test_probe_is_idle_when_no_timeline():
+    assert tlmod._probe_users == 0
+    assert originals() == ORIGINALS
