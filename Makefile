@@ -6,6 +6,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# (JupyterLab refuses to run as root without --allow-root: containers and CI machines are root.)
 STAMP  := $(VENV)/.installed
 
 .PHONY: lab test setup lint notebooks bench clean help
@@ -25,8 +26,8 @@ setup: $(STAMP)
 
 lab: $(STAMP)
 	@echo "Starting JupyterLab; open the http://127.0.0.1:...?token=... URL it prints below."
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks \
-	  --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools notebooks
