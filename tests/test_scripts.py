@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import tempfile
 
 import psutil
@@ -47,11 +45,13 @@ def test_real_sigint_reaches_asyncio_run():
     assert _children() == before
 
 
-def test_timeout_kills_and_cleans_up():
-    before_dirs = set(glob.glob(os.path.join(tempfile.gettempdir(), "aiocourse-*")))
+def test_timeout_kills_and_cleans_up(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a folder no other test uses
+    before = _children()
     run = run_script("import time\nprint('sleeping')\ntime.sleep(60)", timeout=0.5)
     assert run.timed_out and "killed" in str(run)
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "aiocourse-*"))) == before_dirs
+    assert list(tmp_path.iterdir()) == []
+    assert _children() == before
 
 
 def test_paths_are_sanitized():
