@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 # (JupyterLab refuses to run as root without --allow-root: containers and CI machines are root.)
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test setup lint notebooks bench clean help
+.PHONY: lab test setup lint reliability notebooks bench clean help
 help:
 	@echo "make lab | make test | make lint | make notebooks | make bench | make clean"
 
@@ -34,6 +34,10 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# Every notebook twice in one kernel, and nothing left behind (issue 9); .ci/run calls it.
+reliability: $(STAMP)
+	$(BIN)/python -m pytest -m reliability tests/test_reliability.py
 
 # Rewrite the stored outputs after a change: a clean Restart & Run All of each notebook.
 notebooks: $(STAMP)
