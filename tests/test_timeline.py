@@ -292,3 +292,23 @@ def test_plot_returns_a_figure_and_scales():
 def test_probe_is_idle_when_no_timeline():
     assert tlmod._probe_users == 0
     assert originals() == ORIGINALS
+
+
+def test_task_lost_to_garbage_collection_is_marked_destroyed():
+    messages = []
+
+    async def waits_forever():
+        await asyncio.get_running_loop().create_future()  # nobody else holds this future
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, ctx: messages.append(ctx["message"]))
+        async with Timeline() as tl:
+            asyncio.create_task(waits_forever(), name="lost")  # no reference kept: a bug
+            await asyncio.sleep(0)
+            gc.collect()
+        return tl
+
+    tl = asyncio.run(main())
+    assert tl["lost"].state == "destroyed"
+    assert messages == ["Task was destroyed but it is pending!"]

@@ -22,6 +22,7 @@ import functools
 import inspect
 import threading
 import weakref
+from array import array
 from asyncio import base_events, events, format_helpers
 from dataclasses import dataclass
 from time import perf_counter
@@ -65,19 +66,21 @@ class Span:
         return sum(b - a for a, b in self.slices)
 
 
-# A record is one plain list, not an object: recording 100,000 tasks must cost little more than
-# running them (bench/timeline_overhead.py), and a list is one allocation with no __init__ call.
-# Run slices are appended after the fixed fields as start, end, start, end, ...
-KIND, NAME, THREAD, CREATED, END, STATE, ERROR, REF, CORO = range(9)  # CORO: its __qualname__
-FIELDS = 9
+# Recording must cost little more than running the tasks (bench/timeline_overhead.py), and the
+# garbage collector visits every container object a program keeps: so a task's record is not an
+# object.  Each Timeline keeps columns (array('d') of times, lists of strings) indexed by the
+# task's number i, and the number travels with the task in its own context (_REC), set around
+# create_task so that the context the new task copies carries it.  A task step then finds its
+# record with one Context.get(): no global table of tasks, no reference to any task.
+_REC: contextvars.ContextVar[int | None] = contextvars.ContextVar("aiocourse_rec", default=None)
+
+# Callbacks and executor calls are few: each is a plain list, slices appended after the fields.
+KIND, NAME, THREAD, CREATED, END, STATE, ERROR = range(7)
+FIELDS = 7
 
 
-def _new_rec(kind: str, name: str | None, created: float, thread: str | None = None) -> list:
-    return [kind, name, thread, created, None, "pending", None, None, None]
-
-
-class _TaskRef(weakref.ref):
-    __slots__ = ("rec",)
+def _new_rec(kind: str, name: str, created: float) -> list:
+    return [kind, name, None, created, None, "pending", None]
 
 
 # --- the probe: class-level wrappers shared by all active Timelines --------------------------
@@ -87,31 +90,22 @@ _orig_create_task = base_events.BaseEventLoop.create_task
 _orig_call_soon_threadsafe = base_events.BaseEventLoop.call_soon_threadsafe
 _orig_run_in_executor = base_events.BaseEventLoop.run_in_executor
 
-# The record of the task that owns a context.  It is set around create_task, so that the context
-# the new task copies carries it, and a task step finds its record with one Context.get(): no
-# global table of tasks (100,000 id() keys cost more than the tasks themselves), no strong
-# reference to any task.
-_REC: contextvars.ContextVar[list | None] = contextvars.ContextVar("aiocourse_rec", default=None)
 _handles: dict[int, tuple[events.Handle, list]] = {}  # id(handle) -> record, until it runs
 _probe_lock = threading.Lock()
 _probe_users = 0
 
 
-def _finish_task(rec: list, task: asyncio.Task, t: float) -> None:
-    rec[END] = t
-    rec[NAME] = task.get_name()
-    rec[REF] = None  # dropping the weak reference also drops its callback: nothing runs at GC
+def _finish_task(tl: Timeline, i: int, task: asyncio.Task, t: float) -> None:
     if task.cancelled():
-        rec[STATE] = "cancelled"
+        tl._fin.append((i, t, task.get_name(), "cancelled", None))
+        return
+    # Read the private slot, not task.exception(): that would mark the exception as retrieved and
+    # silence the "Task exception was never retrieved" warning that a lesson may want to show.
+    exc = task._exception
+    if exc is None:
+        tl._fin.append((i, t, task.get_name(), "done", None))
     else:
-        # Read the private slot, not task.exception(): that would mark the exception as retrieved
-        # and silence the "Task exception was never retrieved" warning a lesson may want to show.
-        exc = task._exception
-        if exc is None:
-            rec[STATE] = "done"
-        else:
-            rec[STATE] = "error"
-            rec[ERROR] = _short_repr(exc)
+        tl._fin.append((i, t, task.get_name(), "error", _short_repr(exc)))
 
 
 def _report(handle: events.Handle, exc: BaseException) -> None:
@@ -127,34 +121,39 @@ def _report(handle: events.Handle, exc: BaseException) -> None:
 def _run(self: events.Handle) -> None:
     # Hot path: replaces Handle._run for every callback of every loop while recording, so it
     # inlines the original's body instead of calling it (one Python frame per callback less).
-    # A task step is a handle whose callback is a method of the task (__step / task_wakeup), run
-    # in the task's own context.
-    rec = self._context.get(_REC)
-    if rec is not None:
-        ref = rec[REF]
+    # A task step is a handle whose callback is a method of the task (__step / task_wakeup),
+    # run in the task's own context; the id check tells it from other callbacks run there.
+    ctx = self._context
+    i = ctx.get(_REC)
+    if i is not None:
+        tl = ctx.get(_ACTIVE)
         task = getattr(self._callback, "__self__", None)
-        if ref is not None and task is not None and ref() is task:
+        if tl is not None and not tl._closed and tl._ids[i] == id(task):
             t0 = perf_counter()
             try:
-                self._context.run(self._callback, *self._args)
+                ctx.run(self._callback, *self._args)
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
                 _report(self, exc)
             t1 = perf_counter()
-            if len(rec) == FIELDS:
-                rec[THREAD] = threading.current_thread().name
-            rec.append(t0)
-            rec.append(t1)
+            if tl._thread[i] is None:  # its first step
+                tl._thread[i] = threading.current_thread().name
+                # Read here, not in create_task: 3.11's asyncio.create_task names the task
+                # only after loop.create_task has returned.
+                tl._given[i] = task.get_name()
+            tl._s_i.append(i)
+            tl._s_t0.append(t0)
+            tl._s_t1.append(t1)
             if task.done():
-                _finish_task(rec, task, t1)
+                _finish_task(tl, i, task, t1)
             return
     if _handles:
         entry = _handles.pop(id(self), None)
         if entry is not None:
             return _run_recorded_callback(self, entry[1])
     try:
-        self._context.run(self._callback, *self._args)
+        ctx.run(self._callback, *self._args)
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException as exc:
@@ -173,11 +172,9 @@ def _run_recorded_callback(handle: events.Handle, rec: list) -> None:
         rec[STATE] = "done"
 
 
-def _on_task_gone(ref: _TaskRef) -> None:
-    rec = ref.rec
-    if rec[END] is None and rec[REF] is ref:
-        rec[STATE] = "destroyed"
-        rec[REF] = None
+def _mark(tl: Timeline, i: int) -> None:
+    _ACTIVE.set(tl)
+    _REC.set(i)
 
 
 def _create_task(self, coro, *args, **kwargs):
@@ -185,27 +182,34 @@ def _create_task(self, coro, *args, **kwargs):
     if tl is None or tl._closed:
         return _orig_create_task(self, coro, *args, **kwargs)
     t0 = perf_counter()
-    rec = ["task", None, None, t0, None, "pending", None, None,
-           getattr(coro, "__qualname__", None)]
+    with tl._lock:  # tasks may be created in several threads at once (loops in threads)
+        i = len(tl._created)
+        tl._created.append(t0)
+        tl._ids.append(0)
+        tl._coro.append(getattr(coro, "__qualname__", None))
+        tl._given.append(kwargs.get("name"))  # until its first step tells the real name
+        tl._thread.append(None)
     context = kwargs.get("context")
     if context is not None:  # the caller chose the task's context: mark that one
-        context.run(_REC.set, rec)
+        context.run(_mark, tl, i)
         task = _orig_create_task(self, coro, *args, **kwargs)
     else:
-        token = _REC.set(rec)
+        token = _REC.set(i)
         try:
             task = _orig_create_task(self, coro, *args, **kwargs)
         finally:
             _REC.reset(token)
-    ref = rec[REF] = _TaskRef(task, _on_task_gone)
-    ref.rec = rec
-    tl._recs.append(rec)
+    tl._ids[i] = id(task)
+    tl._loops.add(self)
     if self._task_factory is not None:
         # An eager task factory (3.12+) runs the first step inside create_task: count it.
         if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
-            rec.extend((t0, perf_counter()))
+            tl._thread[i] = threading.current_thread().name
+            tl._s_i.append(i)
+            tl._s_t0.append(t0)
+            tl._s_t1.append(perf_counter())
         if task.done():
-            _finish_task(rec, task, perf_counter())
+            _finish_task(tl, i, task, perf_counter())
     return task
 
 
@@ -216,7 +220,7 @@ def _call_soon_threadsafe(self, callback, *args, **kwargs):
     if tl is not None and not tl._closed and not _is_asyncio_internal(callback):
         rec = _new_rec("callback", _describe(callback, args), perf_counter())
         _handles[id(handle)] = (handle, rec)
-        tl._recs.append(rec)
+        tl._others.append(rec)
     return handle
 
 
@@ -225,7 +229,7 @@ def _run_in_executor(self, executor, func, *args):
     if tl is None or tl._closed or inspect.iscoroutinefunction(func):
         return _orig_run_in_executor(self, executor, func, *args)
     rec = _new_rec("executor", _describe(func, args), perf_counter())
-    tl._recs.append(rec)
+    tl._others.append(rec)
 
     def recorded():
         rec[THREAD] = threading.current_thread().name
@@ -318,7 +322,19 @@ class Timeline:
     """
 
     def __init__(self) -> None:
-        self._recs: list[list] = []
+        # Task columns, indexed by the task's number (see _REC above).
+        self._created = array("d")
+        self._ids = array("Q")
+        self._coro: list[str | None] = []
+        self._given: list[str | None] = []
+        self._thread: list[str | None] = []
+        self._s_i = array("q")
+        self._s_t0 = array("d")
+        self._s_t1 = array("d")
+        self._fin: list[tuple] = []  # (i, end, name, state, error) when a task finishes
+        self._lock = threading.Lock()
+        self._loops: set[asyncio.AbstractEventLoop] = set()
+        self._others: list[list] = []  # callbacks and executor calls
         self._spans: tuple[Span, ...] | None = None
         self._token: contextvars.Token | None = None
         self._t0 = 0.0
@@ -371,53 +387,68 @@ class Timeline:
 
     def _settle(self) -> None:
         """Stop following the tasks that are still running; name them while we still can."""
-        for rec in self._recs:
-            if rec[END] is None and rec[KIND] == "task" and rec[REF] is not None:
-                task = rec[REF]()
-                if task is None:
+        finished = {f[0] for f in self._fin}
+        waiting = {self._ids[i]: i for i in range(len(self._ids)) if i not in finished}
+        for loop in self._loops:
+            if not waiting:
+                break
+            for task in asyncio.all_tasks(loop):
+                i = waiting.pop(id(task), None)
+                if i is None:
                     continue
-                if task.done():  # finished outside a recorded step, e.g. when a loop closed
-                    _finish_task(rec, task, self._t_end)
-                else:
-                    rec[NAME] = task.get_name()
-                    self._unfinished.append(rec[REF])
-                    if rec[THREAD] is None:  # never ran: it belongs to its loop's thread
-                        rec[THREAD] = _loop_thread_name(task.get_loop())
-            rec[REF] = None
+                self._unfinished.append(weakref.ref(task))
+                self._fin.append((i, None, task.get_name(), "pending", None))
+                if self._thread[i] is None:  # never ran: it belongs to its loop's thread
+                    self._thread[i] = _loop_thread_name(loop)
+        # Not finished and no longer anywhere: garbage-collected while pending.
+        for i in waiting.values():
+            self._fin.append((i, None, None, "destroyed", None))
+        self._loops = set()
 
     def _freeze(self) -> tuple[Span, ...]:
         # Built on first use rather than on exit, so that recording stays cheap.
         t0 = self._t0
-        labels = []
-        for rec in self._recs:
-            name = rec[NAME]
-            if rec[KIND] == "task" and (name is None or _is_auto_name(name)):
-                labels.append((rec[CORO] or "task", True))
-            else:
-                labels.append((name or "?", False))
+        n = len(self._created)
+        slices: list[list[tuple[float, float]]] = [[] for _ in range(n)]
+        for i, a, b in zip(self._s_i, self._s_t0, self._s_t1, strict=True):
+            slices[i].append((a - t0, b - t0))
+        fin: list[tuple | None] = [None] * n
+        for f in self._fin:
+            fin[f[0]] = f
+        rows = []  # (created, name, auto, kind, thread, slices, end, state, error)
+        for i in range(n):
+            _, end, name, state, error = fin[i] or (i, None, None, "pending", None)
+            if name is None:  # lost before we could ask the task: use the name it was given
+                name = self._given[i]
+            auto = name is None or _is_auto_name(name)
+            coro = (self._coro[i] or "task").rpartition("<locals>.")[2]
+            rows.append((self._created[i] - t0, coro if auto else name,
+                         auto, "task", self._thread[i], tuple(slices[i]),
+                         None if end is None else end - t0, state, error))
+        for rec in self._others:
+            times = rec[FIELDS:]
+            end = rec[END]
+            rows.append((rec[CREATED] - t0, rec[NAME], False, rec[KIND], rec[THREAD],
+                         tuple((times[k] - t0, times[k + 1] - t0)
+                               for k in range(0, len(times), 2)),
+                         None if end is None else end - t0,
+                         rec[STATE] if end is not None else "pending", rec[ERROR]))
+        rows.sort(key=lambda r: r[0])
         # Number made-up names only where two rows would otherwise share one.
         seen: dict[str, int] = {}
-        for label, auto in labels:
-            if auto:
-                seen[label] = seen.get(label, 0) + 1
+        for r in rows:
+            if r[2]:
+                seen[r[1]] = seen.get(r[1], 0) + 1
         counter: dict[str, int] = {}
         spans = []
-        for rec, (label, auto) in zip(self._recs, labels, strict=True):
+        for created, label, auto, kind, thread, sl, end, state, error in rows:
             if auto and seen[label] > 1:
                 counter[label] = counter.get(label, 0) + 1
                 label = f"{label}#{counter[label]}"
-            times = rec[FIELDS:]
-            slices = tuple((times[i] - t0, times[i + 1] - t0) for i in range(0, len(times), 2))
-            state, end = rec[STATE], rec[END]
-            if end is None and state == "done":
-                state = "pending"
-            spans.append(Span(
-                name=label, kind=rec[KIND], thread=rec[THREAD] or "?",
-                created=rec[CREATED] - t0, slices=slices,
-                end=None if end is None or state in ("pending", "destroyed") else end - t0,
-                state=state, error=rec[ERROR],
-            ))
-        self._recs = []
+            spans.append(Span(name=label, kind=kind, thread=thread or "?", created=created,
+                              slices=sl, end=end, state=state, error=error))
+        self._created = self._ids = self._s_i = self._s_t0 = self._s_t1 = None
+        self._coro = self._given = self._thread = self._fin = self._others = []
         return tuple(spans)
 
     # --- results ---------------------------------------------------------------------------
