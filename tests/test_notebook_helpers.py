@@ -38,3 +38,21 @@ def test_our_tasks_excludes_current_task():
         return found
 
     assert [t.get_name() for t in asyncio.run(main())] == ["mine"]
+
+
+def test_our_tasks_keeps_cell_code_and_drops_kernel_code():
+    # A cell's code lives in /tmp/ipykernel_<pid>/<hash>.py: "ipykernel" in a folder's name
+    # must not hide it, while a coroutine of the ipykernel package itself is the kernel's.
+    ns: dict = {}
+    exec(compile("async def cell():\n    pass\n", "/tmp/ipykernel_123/456.py", "exec"), ns)
+    exec(compile("async def kernel():\n    pass\n",
+                 "/x/site-packages/ipykernel/kernelbase.py", "exec"), ns)
+
+    async def main():
+        a = asyncio.create_task(ns["cell"](), name="cell")
+        b = asyncio.create_task(ns["kernel"](), name="kernel")
+        found = [t.get_name() for t in our_tasks()]
+        await asyncio.gather(a, b)
+        return found
+
+    assert asyncio.run(main()) == ["cell"]

@@ -312,3 +312,11 @@ def test_task_lost_to_garbage_collection_is_marked_destroyed():
     tl = asyncio.run(main())
     assert tl["lost"].state == "destroyed"
     assert messages == ["Task was destroyed but it is pending!"]
+
+
+def test_round_late_leans_early():
+    from aiocourse import round_late
+
+    assert [round_late(x) for x in (0.0, 0.74, 0.76, 5.7, 6.0, 6.2)] == [0, 0, 1, 5, 6, 6]
+    assert round_late(0.34, 1) == 0.3 and round_late(0.38, 1) == 0.4
+    assert round_late(-0.01) == 0  # clock jitter never prints "-0"

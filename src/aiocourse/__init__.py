@@ -6,7 +6,7 @@
     tl.show(unit=0.1)
 """
 
-from .timeline import Span, Timeline
+from .timeline import Span, Timeline, round_late
 
-__all__ = ["Span", "Timeline"]
+__all__ = ["Span", "Timeline", "round_late"]
 __version__ = "0.1.0"

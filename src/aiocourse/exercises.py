@@ -29,6 +29,9 @@ __all__ = ["Exercise", "NotDone"]
 T = TypeVar("T")
 
 
+_NOTHING = object()  # `got=None` is an answer worth showing; this means "nothing to show"
+
+
 class NotDone(Exception):
     """Raised inside a check when the answer is still the unfinished template."""
 
@@ -56,14 +59,14 @@ class Exercise:
     def __repr__(self) -> str:
         return f"<Exercise {self.number}: {self.title}>"
 
-    def expect(self, ok: bool, what: str, *, got: Any = None, hint: str | None = None,
+    def expect(self, ok: bool, what: str, *, got: Any = _NOTHING, hint: str | None = None,
                stop: bool = False) -> bool:
         """Record one expectation.  With ``stop=True`` a failure ends the attempt here."""
         if ok:
             self._passes.append(what)
             return True
         text = f"expected: {what}"
-        if got is not None:
+        if got is not _NOTHING:
             text += f"\n     got: {got!r}" if not isinstance(got, str) else f"\n     got: {got}"
         if hint:
             text += f"\n    hint: {hint}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import platform
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -74,9 +75,13 @@ def our_tasks(tasks=None) -> list:
     for task in tasks if tasks is not None else asyncio.all_tasks():
         if task is current:
             continue
-        module = getattr(getattr(task.get_coro(), "cr_code", None), "co_filename", "")
-        if any(part in module for part in ("ipykernel", "jupyter_client", "tornado", "zmq",
-                                           "anyio", "IPython")):
+        filename = getattr(getattr(task.get_coro(), "cr_code", None), "co_filename", "")
+        # Whole path components only: a cell's own code lives in /tmp/ipykernel_<pid>/...
+        if _KERNEL_PACKAGES.search(filename):
             continue
         found.append(task)
     return found
+
+
+_KERNEL_PACKAGES = re.compile(r"[\\/](ipykernel|jupyter_client|jupyter_server|tornado|zmq|"
+                              r"anyio|IPython)[\\/]")

@@ -20,6 +20,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import math
 import threading
 import weakref
 from array import array
@@ -27,7 +28,7 @@ from asyncio import base_events, events, format_helpers
 from dataclasses import dataclass
 from time import perf_counter
 
-__all__ = ["Timeline", "Span"]
+__all__ = ["Timeline", "Span", "round_late"]
 
 # The Timeline recording in the current context.  Tasks and handles copy the context they were
 # created in, so this tells apart our tasks from the ones a Jupyter kernel creates for itself.
@@ -298,6 +299,16 @@ def _short_repr(obj: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def round_late(value: float, ndigits: int = 0) -> float:
+    """Round to ``ndigits``, counting as late anything less than 3/4 of a step past a value.
+
+    >>> round_late(5.7), round_late(5.74), round_late(5.76), round_late(0.34, 1)
+    (5.0, 5.0, 6.0, 0.3)
+    """
+    scale = 10**ndigits
+    return math.floor(max(value, 0.0) * scale + 0.25) / scale
+
+
 def _loop_thread_name(loop: asyncio.AbstractEventLoop) -> str:
     ident = getattr(loop, "_thread_id", None)  # set by BaseEventLoop while it runs
     thread = threading._active.get(ident) if ident is not None else None
@@ -508,6 +519,9 @@ class Timeline:
         Times are divided by ``unit`` (seconds) and rounded to ``ndigits``, so that a stored
         notebook output stays the same from run to run.  Pick the rounding from the sleeps of
         the example, e.g. ``unit=0.05, ndigits=0`` when every sleep is a multiple of 50 ms.
+        The rounding leans early: a value counts as the step below until it is 3/4 of the way
+        to the next, because a timer, a wake-up or a blocking call can only be late, never
+        early, and on a busy machine it is late by more than half a step now and then.
         """
         if not unit > 0:
             raise ValueError(f"unit must be a positive number of seconds, not {unit!r}")
@@ -520,8 +534,7 @@ class Timeline:
         def fmt(t: float | None) -> str:
             if t is None:
                 return "-"
-            value = round(max(t, 0.0) / unit, ndigits)
-            return f"{value:.{ndigits}f}"
+            return f"{round_late(t / unit, ndigits):.{ndigits}f}"
 
         rows = [["name"] + (["thread"] if threads else []) + ["start", "end", "ran", "state"]]
         for s in self._ordered(spans):
@@ -536,7 +549,8 @@ class Timeline:
                      for i, (c, w) in enumerate(zip(r, widths, strict=True))]
             lines.append("  ".join(cells).rstrip())
         unit_text = "seconds" if unit == 1 else f"units of {unit:g} s"
-        lines.append(f"({len(spans)} rows; times in {unit_text} from the start, "
+        rows_text = "1 row" if len(spans) == 1 else f"{len(spans)} rows"
+        lines.append(f"({rows_text}; times in {unit_text} from the start, "
                      f"rounded; total {fmt(self.duration)})")
         return "\n".join(lines)
 
