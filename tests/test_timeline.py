@@ -320,3 +320,4 @@ def test_round_late_leans_early():
     assert [round_late(x) for x in (0.0, 0.74, 0.76, 5.7, 6.0, 6.2)] == [0, 0, 1, 5, 6, 6]
     assert round_late(0.34, 1) == 0.3 and round_late(0.38, 1) == 0.4
     assert round_late(-0.01) == 0  # clock jitter never prints "-0"
+    assert str(round_late(4.1)) == "4"  # an int, as round() gives

@@ -21,6 +21,7 @@ import contextvars
 import functools
 import inspect
 import math
+import sys
 import threading
 import weakref
 from array import array
@@ -299,14 +300,15 @@ def _short_repr(obj: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def round_late(value: float, ndigits: int = 0) -> float:
-    """Round to ``ndigits``, counting as late anything less than 3/4 of a step past a value.
+def round_late(value: float, ndigits: int = 0) -> float | int:
+    """Round to ``ndigits`` (an int for 0, like ``round``), leaning early: a value counts as the
+    step below until it is 3/4 of the way to the next.
 
     >>> round_late(5.7), round_late(5.74), round_late(5.76), round_late(0.34, 1)
-    (5.0, 5.0, 6.0, 0.3)
+    (5, 5, 6, 0.3)
     """
-    scale = 10**ndigits
-    return math.floor(max(value, 0.0) * scale + 0.25) / scale
+    steps = math.floor(max(value, 0.0) * 10**ndigits + 0.25)
+    return steps if ndigits == 0 else steps / 10**ndigits
 
 
 def _loop_thread_name(loop: asyncio.AbstractEventLoop) -> str:
@@ -568,6 +570,18 @@ class Timeline:
         return plot_spans(self._ordered(self.spans), self.duration, title=title, unit=unit)
 
     def show(self, unit: float = 1.0, ndigits: int = 1, title: str | None = None):
-        """Print ``text(unit, ndigits)`` and return ``plot()``: the usual last line of a cell."""
+        """Print ``text(unit, ndigits)`` and draw ``plot()``: the usual last line of a cell.
+
+        In a notebook the figure is displayed and None is returned, so that figures do not pile
+        up in IPython's ``Out`` history (each keeps thousands of objects alive, and the garbage
+        collector's pauses grow with them).  Elsewhere the Figure is returned.
+        """
         print(self.text(unit, ndigits))
-        return self.plot(title, unit=unit)
+        fig = self.plot(title, unit=unit)
+        shell_module = sys.modules.get("IPython")
+        if shell_module is not None and shell_module.get_ipython() is not None:
+            from IPython.display import display
+
+            display(fig)
+            return None
+        return fig
