@@ -9,9 +9,9 @@ BIN    := $(VENV)/bin
 # (JupyterLab refuses to run as root without --allow-root: containers and CI machines are root.)
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test setup lint reliability notebooks bench clean help
+.PHONY: lab test setup lint reliability load notebooks bench clean help
 help:
-	@echo "make lab | make test | make lint | make notebooks | make bench | make clean"
+	@echo "make lab | make test | make reliability | make load | make lint | make notebooks | make bench | make clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -38,6 +38,10 @@ test: $(STAMP) lint
 # Every notebook twice in one kernel, and nothing left behind (issue 9); .ci/run calls it.
 reliability: $(STAMP)
 	$(BIN)/python -m pytest -m reliability tests/test_reliability.py
+
+# The strict suite 10 times with every core busy (issue 9); prints passes out of runs.
+load: $(STAMP)
+	tools/under_load.sh $(or $(RUNS),10)
 
 # Rewrite the stored outputs after a change: a clean Restart & Run All of each notebook.
 notebooks: $(STAMP)
