@@ -37,15 +37,20 @@ try:
     _kernel_loop = _a.get_running_loop()
 except RuntimeError:
     pass
+# setup() freezes the objects alive at its start, and get_objects() does not list frozen ones.
+_frozen = _gc.get_freeze_count()
+_gc.unfreeze()
 _gc.collect()
+_loops = sum(1 for o in _gc.get_objects()
+             if isinstance(o, _a.AbstractEventLoop) and o is not _kernel_loop and not o.is_closed())
+if _frozen:
+    _gc.freeze()
 print(_j.dumps({
     "threads": sorted(t.name for t in _t.enumerate()),
     "children": sorted(f"{c.pid}:{c.name()}" for c in _me.children(recursive=True)),
     "listening": sorted(f"{c.laddr.ip}:{c.laddr.port}" for c in _me.net_connections("inet")
                         if c.status == _p.CONN_LISTEN),
-    "open_loops": sum(1 for o in _gc.get_objects()
-                      if isinstance(o, _a.AbstractEventLoop) and o is not _kernel_loop
-                      and not o.is_closed()),
+    "open_loops": _loops,
 }))
 '''
 

@@ -67,3 +67,14 @@ def test_bad_input():
         run_script("pass", timeout=0)
     with pytest.raises(TypeError, match="interrupt_on"):
         run_script("pass", interrupt_on=1.0)  # type: ignore[arg-type]
+
+
+def test_waiting_for_a_text_that_never_comes_ends_with_the_script():
+    run = run_script("print(1)", interrupt_on="never printed", timeout=20)
+    assert not run.interrupted and not run.timed_out and run.output == "1\n"
+
+
+def test_child_gets_no_colour_settings(monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # what a kernel sets
+    run = run_script("import os; print(os.environ.get('FORCE_COLOR'), os.environ['PYTHON_COLORS'])")
+    assert run.output == "None 0\n"

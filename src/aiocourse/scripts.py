@@ -80,8 +80,11 @@ def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after:
     path = os.path.join(folder, "script.py")
     with open(path, "w", encoding="utf-8") as f:
         f.write(textwrap.dedent(source).lstrip("\n"))
-    child_env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
-    child_env.pop("PYTHONASYNCIODEBUG", None)
+    # No colours: a kernel sets FORCE_COLOR, and 3.13 would colour the child's tracebacks.
+    child_env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8",
+                     PYTHON_COLORS="0", NO_COLOR="1")
+    for name in ("PYTHONASYNCIODEBUG", "FORCE_COLOR"):
+        child_env.pop(name, None)
     if env:
         child_env.update(env)
     chunks: list[str] = []
@@ -98,6 +101,7 @@ def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after:
             chunks.append(raw.decode("utf-8", "replace"))
             if interrupt_on is not None and interrupt_on in "".join(chunks):
                 seen.set()
+        seen.set()  # the output ended: stop waiting for a text that will never come
 
     reader = threading.Thread(target=read, name="run_script-reader", daemon=True)
     reader.start()
