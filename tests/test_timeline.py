@@ -321,3 +321,18 @@ def test_round_late_leans_early():
     assert round_late(0.34, 1) == 0.3 and round_late(0.38, 1) == 0.4
     assert round_late(-0.01) == 0  # clock jitter never prints "-0"
     assert str(round_late(4.1)) == "4"  # an int, as round() gives
+
+
+def test_only_keeps_the_rows_of_the_lesson():
+    async def main():
+        async with Timeline() as tl:
+            await asyncio.gather(asyncio.create_task(work(1), name="job 1"),
+                                 asyncio.create_task(work(2), name="helper"))
+        return tl
+
+    tl = asyncio.run(main())
+    jobs = tl.only(lambda s: s.name.startswith("job "))
+    assert [s.name for s in jobs.spans] == ["job 1"] and jobs.duration == tl.duration
+    assert "helper" not in jobs.text()
+    with pytest.raises(TypeError, match="function of a Span"):
+        tl.only("job")

@@ -18,7 +18,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["setup", "caught_warnings", "our_tasks", "MIN_PYTHON"]
+__all__ = ["setup", "caught_warnings", "our_tasks", "enable_figure_display", "MIN_PYTHON"]
 
 MIN_PYTHON = (3, 11)
 
@@ -90,3 +90,21 @@ def our_tasks(tasks=None) -> list:
 
 _KERNEL_PACKAGES = re.compile(r"[\\/](ipykernel|jupyter_client|jupyter_server|tornado|zmq|"
                               r"anyio|IPython)[\\/]")
+
+
+def enable_figure_display() -> None:
+    """Make a matplotlib Figure, returned or displayed in a notebook, show as a picture.
+
+    Figures made with ``matplotlib.figure.Figure`` (never pyplot, whose global list of figures
+    would keep them all alive and show each one a second time at the end of the cell) only show
+    as a picture once IPython has a PNG formatter for them: this registers it, once.  Outside
+    IPython it does nothing.
+    """
+    shell_module = sys.modules.get("IPython")
+    shell = shell_module.get_ipython() if shell_module is not None else None
+    if shell is None or getattr(shell, "_aiocourse_png", False):
+        return
+    from IPython.core.pylabtools import select_figure_formats
+
+    select_figure_formats(shell, {"png"})
+    shell._aiocourse_png = True

@@ -503,6 +503,24 @@ class Timeline:
         names = ", ".join(repr(s.name) for s in self.spans[:10]) or "none"
         raise KeyError(f"no span named {name!r}; recorded: {names}")
 
+    def only(self, keep) -> Timeline:
+        """A finished Timeline with just the spans for which ``keep(span)`` is true.
+
+        For lessons about one kind of row: libraries start tasks of their own (redis.asyncio
+        does, and how many depends on the Python version), and those rows are not the lesson::
+
+            tl.only(lambda s: s.name.startswith("job ")).show(unit=UNIT, ndigits=0)
+        """
+        if not callable(keep):
+            raise TypeError(f"only() takes a function of a Span returning True to keep it, "
+                            f"not {type(keep).__name__}")
+        spans = tuple(s for s in self.spans if keep(s))
+        view = Timeline()
+        view._entered = view._closed = True
+        view._t0, view._t_end = self._t0, self._t_end
+        view._spans = spans
+        return view
+
     def max_concurrency(self) -> int:
         """The largest number of spans that were started and unfinished at the same moment."""
         events_ = []

@@ -8,7 +8,6 @@ plot of 10,000 tasks takes about as long as a plot of ten (no matplotlib artist 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +15,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+from .notebook import enable_figure_display
 
 __all__ = ["plot_spans"]
 
@@ -32,26 +33,12 @@ MARKERS = {  # state: (marker, color, legend text)
 MAX_LABELLED_ROWS = 40
 
 
-def _ensure_inline_display() -> None:
-    # In a notebook, a Figure made without pyplot is shown as a picture only once IPython has a
-    # PNG formatter for Figures; pyplot would register one, but also keep every figure in its
-    # global list and show it a second time at the end of the cell.  Register the formatter only.
-    shell_module = sys.modules.get("IPython")
-    shell = shell_module.get_ipython() if shell_module is not None else None
-    if shell is None or getattr(shell, "_aiocourse_png", False):
-        return
-    from IPython.core.pylabtools import select_figure_formats
-
-    select_figure_formats(shell, {"png"})
-    shell._aiocourse_png = True
-
-
 def plot_spans(spans: Sequence, duration: float, title: str | None = None,
                unit: float = 1.0) -> Figure:
     """Return a Figure of ``spans`` (rows from the top in the given order) over ``duration`` s."""
     if not unit > 0:
         raise ValueError(f"unit must be a positive number of seconds, not {unit!r}")
-    _ensure_inline_display()
+    enable_figure_display()
     n = len(spans)
     height = min(1.9 + 0.32 * max(n, 1), 8.0)
     fig = Figure(figsize=(8, height), dpi=80, layout="constrained")

@@ -1,0 +1,28 @@
+"""Reference solutions for notebooks/10_master_worker_redis.ipynb (try the exercises first)."""
+
+import asyncio
+
+UNIT = 0.05
+
+
+# Exercise 10.1: wait inside Redis instead of sleeping between polls.
+def master_blocking(rcon, loop, stop, work):
+    futures = []
+    while True:
+        item = rcon.brpop("queue", timeout=UNIT)  # None after one unit with nothing to take
+        if item is None:
+            if stop.is_set():
+                return futures
+            continue
+        _key, value = item
+        futures.append(asyncio.run_coroutine_threadsafe(work(int(value)), loop))
+
+
+# Exercise 10.2: a STOP item ends the loop; what comes after it stays in the queue.
+def master_until_stop(rcon, loop, work):
+    futures = []
+    while True:
+        _key, value = rcon.brpop("queue", timeout=0)  # 0: wait as long as it takes
+        if value == b"STOP":
+            return futures
+        futures.append(asyncio.run_coroutine_threadsafe(work(int(value)), loop))

@@ -1,0 +1,529 @@
+"""A job queue that loses nothing: a Redis stream, a consumer group, and acknowledgements.
+
+    r = await connect(url)                       # fails fast when no Redis answers
+    queue = JobQueue(r, "jobs")
+    await queue.create()
+    await queue.push(b"2", b"5", b"1", b"1")
+    worker = Worker(queue, sleep_job(unit=0.05), name="w1", concurrency=10)
+    task = asyncio.create_task(worker.run())
+    ...
+    worker.stop()                                # stop taking jobs, finish the ones in flight
+    await task
+
+Each job is an entry of the stream ``jobs`` (field ``data``).  Workers read new entries with
+``XREADGROUP``: Redis remembers which worker holds which entry (the group's pending list) until
+the worker acknowledges it with ``XACK``, in the same MULTI as storing the result in the hash
+``jobs:results`` under the entry's id (so a job that runs twice is still counted once) and
+``XDEL``.  A worker renews its hold on the jobs it is running; a job held by a worker that
+stopped renewing (it died) for longer than ``visibility_timeout`` is taken over by another
+worker (``XPENDING`` finds it, ``XCLAIM`` takes it).  A payload the handler rejects
+(``BadPayload``) goes to the stream ``jobs:dead`` with the reason, and so does a job delivered
+``max_deliveries`` times without success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError, ResponseError
+from redis.retry import Retry
+
+__all__ = ["BadPayload", "DeadLetter", "JobQueue", "QueueStats", "RedisUnavailable", "Worker",
+           "WorkerStats", "connect", "parse_units", "sleep_job"]
+
+Handler = Callable[[bytes], Awaitable[object]]
+
+
+class RedisUnavailable(ConnectionError):
+    """No Redis answered at the URL in time."""
+
+
+class BadPayload(ValueError):
+    """The job's payload can never succeed: it goes to the dead-letter stream with this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def connect(url: str, *, timeout: float = 2.0, **kwargs) -> aioredis.Redis:
+    """A ``redis.asyncio.Redis`` for ``url`` that has answered PING within ``timeout`` seconds.
+
+    By default redis-py retries a failed connection 10 times with backoff, so a Redis that is
+    not running shows up as a pause of several seconds; a server that accepts the connection
+    but never answers would hang the first command for ``socket_timeout``.  Here both become a
+    ``RedisUnavailable`` error within ``timeout``.
+    """
+    kwargs.setdefault("socket_connect_timeout", timeout)
+    kwargs.setdefault("retry", Retry(ExponentialBackoff(cap=0.25, base=0.02), 3))
+    client = aioredis.Redis.from_url(url, **kwargs)
+    probe = aioredis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
+                                    retry=Retry(ExponentialBackoff(), 0))
+    try:
+        async with asyncio.timeout(timeout):
+            await probe.ping()
+    except (TimeoutError, OSError, RedisError) as exc:
+        await client.aclose()
+        why = str(exc).rstrip(".") or type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            why = "no answer (is something else listening on that port?)"
+        raise RedisUnavailable(
+            f"no Redis answered at {url} within {timeout:g} s: {why}. Start one with "
+            "`python -m aiocourse.queue server` and pass its URL (--url or REDIS_URL)."
+        ) from None
+    finally:
+        await probe.aclose()
+    return client
+
+
+# --- the job of the lessons: sleep for a number of units ----------------------------------
+
+MAX_UNITS = 100
+_DIGITS = re.compile(rb"[0-9]{1,12}")
+
+
+def parse_units(data: bytes, max_units: int = MAX_UNITS) -> int:
+    """The whole number of units a job asks for, or ``BadPayload`` saying what is wrong.
+
+    Strict on purpose: ``int()`` would also accept ``" 2 "``, ``"+2"``, ``"2_0"`` and ``"٣"``.
+    """
+    if not isinstance(data, bytes):
+        raise BadPayload(f"payload is {type(data).__name__}, not bytes")
+    if _DIGITS.fullmatch(data):
+        n = int(data)
+        if n > max_units:
+            raise BadPayload(f"too big: {n} units (at most {max_units})")
+        return n
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadPayload(f"binary, not text: {_preview(data)}") from None
+    if re.fullmatch(r"\s*-\s*[0-9]+\s*", text):
+        raise BadPayload(f"negative: {text.strip()}")
+    if re.fullmatch(r"[0-9]+", text, re.ASCII):
+        raise BadPayload(f"too big: {len(text)} digits (at most {max_units} units)")
+    return_text = text if len(text) <= 20 else text[:17] + "..."
+    raise BadPayload(f"not a whole number: {return_text!r}")
+
+
+def sleep_job(unit: float = 1.0, max_units: int = MAX_UNITS,
+              log: Callable[[str], None] | None = None) -> Handler:
+    """The post's job, ``do_some_work(x)``: sleep ``x`` units; the result is ``x``."""
+
+    async def sleep_units(data: bytes) -> int:
+        n = parse_units(data, max_units)
+        if log:
+            log(f"Waiting {n}")
+        await asyncio.sleep(n * unit)
+        if log:
+            log(f"Done {n}")
+        return n
+
+    return sleep_units
+
+
+def _preview(data: bytes, limit: int = 16) -> str:
+    head = repr(data[:limit])
+    return head if len(data) <= limit else f"{head}... ({len(data):,} bytes)"
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A job that will not be retried: its id, why, its size and the start of its payload."""
+
+    id: str
+    reason: str
+    size: int
+    preview: bytes
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    waiting: int   # in the stream, not yet delivered to a worker
+    running: int   # delivered, not yet acknowledged (the group's pending list)
+    results: int
+    dead: int
+
+
+class JobQueue:
+    """The Redis keys of one queue and the producer side: ``push``, ``stats``, ``results``."""
+
+    def __init__(self, redis: aioredis.Redis, name: str = "jobs", *,
+                 group: str = "workers") -> None:
+        if not name or not isinstance(name, str):
+            raise TypeError(f"queue name must be a non-empty str, not {name!r}")
+        self.redis = redis
+        self.name = name
+        self.group = group
+        self.stream = name
+        self.dead = f"{name}:dead"
+        self.results_key = f"{name}:results"
+        self.errors_key = f"{name}:errors"
+
+    def __repr__(self) -> str:
+        return f"<JobQueue {self.name!r} group {self.group!r}>"
+
+    async def create(self) -> None:
+        """Create the stream and its consumer group if they do not exist yet."""
+        try:
+            # Id "0": a group created after jobs were pushed still delivers them.
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def reset(self) -> None:
+        """Delete the queue's keys (jobs, results, dead letters) and create it afresh."""
+        await self.redis.delete(self.stream, self.dead, self.results_key, self.errors_key)
+        await self.create()
+
+    async def push(self, *payloads: bytes | str | int, batch: int = 1000) -> list[str]:
+        """Add jobs; returns their ids.  Pipelined: one round trip per ``batch`` jobs."""
+        ids: list[str] = []
+        for i in range(0, len(payloads), batch):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for p in payloads[i:i + batch]:
+                    pipe.xadd(self.stream, {"data": p if isinstance(p, bytes) else str(p)})
+                ids.extend(_text(x) for x in await pipe.execute())
+        return ids
+
+    async def stats(self) -> QueueStats:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xlen(self.stream)
+            pipe.xpending(self.stream, self.group)
+            pipe.hlen(self.results_key)
+            pipe.xlen(self.dead)
+            length, pending, results, dead = await pipe.execute()
+        running = pending["pending"]
+        return QueueStats(waiting=length - running, running=running, results=results, dead=dead)
+
+    async def results(self) -> dict[str, str]:
+        """Job id -> result, one entry per job however often it ran."""
+        raw = await self.redis.hgetall(self.results_key)
+        return {_text(k): _text(v) for k, v in sorted(raw.items())}
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        """The dead-letter stream, oldest first."""
+        out = []
+        for _, f in await self.redis.xrange(self.dead):
+            out.append(DeadLetter(id=_text(f[b"id"]), reason=_text(f[b"reason"]),
+                                  size=int(f[b"size"]), preview=f[b"preview"]))
+        return out
+
+
+def _text(value: bytes | str | int) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+# --- the worker -----------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerStats:
+    done: int = 0        # handler returned; result stored and job acknowledged
+    dead: int = 0        # sent to the dead-letter stream
+    failed: int = 0      # handler raised: left for a retry after the visibility timeout
+    recovered: int = 0   # taken over from a worker that stopped renewing them
+    max_running: int = 0
+    flushes: int = 0     # MULTI round trips that stored results (batching: flushes < done)
+    errors: list[str] = field(default_factory=list)
+
+
+class Worker:
+    """Runs jobs of a ``JobQueue``, at most ``concurrency`` at a time; see the module docstring.
+
+    ``run()`` works until ``stop()``: then it takes no new job, lets the running ones finish,
+    stores their results and returns its ``WorkerStats``.  Cancelling ``run()`` instead drops
+    the running jobs; they stay in the pending list and another worker recovers them.
+    """
+
+    def __init__(self, queue: JobQueue, handler: Handler, *, name: str | None = None,
+                 concurrency: int = 10, visibility_timeout: float = 30.0,
+                 max_deliveries: int = 3, max_payload: int = 1024, block: float = 1.0,
+                 log: Callable[[str], None] | None = None) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
+        if visibility_timeout <= 0:
+            raise ValueError("visibility_timeout must be > 0 seconds")
+        self.queue = queue
+        self.handler = handler
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.concurrency = concurrency
+        self.visibility_timeout = visibility_timeout
+        self.max_deliveries = max_deliveries
+        self.max_payload = max_payload
+        # The read blocks at most this long, so renewals and recovery run often enough, and
+        # less than redis-py's default socket_timeout (5 s), which would end a longer BLOCK.
+        self.block = min(block, visibility_timeout / 3, 4.0)
+        self.log = log
+        self.stats = WorkerStats()
+        self._running: dict[bytes, asyncio.Task] = {}
+        self._slot_free = asyncio.Event()
+        self._to_ack: list[tuple[bytes, bytes]] = []    # (id, result)
+        self._to_bury: list[tuple[bytes, str, bytes]] = []  # (id, reason, payload)
+        self._errors: list[tuple[bytes, str]] = []
+        self._flush_wanted = asyncio.Event()
+        self._stopping = False
+        self._reader: aioredis.Redis | None = None
+        self._reader_id: int | None = None
+        self._unblocker: asyncio.Task | None = None
+        self._started = False
+
+    def __repr__(self) -> str:
+        return f"<Worker {self.name!r} on {self.queue.name!r}, {len(self._running)} running>"
+
+    # --- public ----------------------------------------------------------------------------
+
+    async def run(self, *, drain: bool = False) -> WorkerStats:
+        """Run jobs until ``stop()``; with ``drain=True`` also stop once the queue is empty.
+
+        Empty means: nothing waiting, nothing running here, and nothing held by another worker
+        (a dead worker's jobs are waited for and taken over).  Handy for batches, tests and
+        lessons; a service runs without it.
+        """
+        if self._started:
+            raise RuntimeError(f"{self!r} already ran: create a new Worker")
+        self._started = True
+        await self.queue.create()
+        self._reader = self.queue.redis.client()  # its own connection: it blocks in XREADGROUP
+        try:
+            self._reader_id = await self._reader.client_id()
+            async with asyncio.TaskGroup() as tg:
+                flusher = tg.create_task(self._flusher(), name=f"{self.name} acks")
+                renewer = tg.create_task(self._renewer(), name=f"{self.name} renew")
+                await self._read_loop(tg, drain)
+                if self._running:  # graceful stop: let the running jobs finish
+                    await asyncio.wait(list(self._running.values()))
+                renewer.cancel()
+                self._stopping = True
+                self._flush_wanted.set()
+                await flusher
+        finally:
+            if self._unblocker is not None:
+                await asyncio.gather(self._unblocker, return_exceptions=True)
+            await self._reader.aclose()
+        return self.stats
+
+    def stop(self) -> None:
+        """Take no new jobs; ``run()`` returns once the running ones are finished and stored.
+
+        Call it from the worker's own event loop (``loop.call_soon_threadsafe(worker.stop)``
+        from another thread).
+        """
+        if self._stopping:
+            return
+        self._stopping = True
+        self._slot_free.set()
+        if self._reader_id is not None:
+            # Wake the blocked XREADGROUP now rather than at the end of its BLOCK time:
+            # CLIENT UNBLOCK makes it return as if it had timed out, without losing an entry.
+            self._unblocker = asyncio.get_running_loop().create_task(
+                self._unblock(), name=f"{self.name} unblock")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def _read_loop(self, tg: asyncio.TaskGroup, drain: bool) -> None:
+        q = self.queue
+        next_reclaim = 0.0
+        block_ms = max(1, int(self.block * 1000))
+        # Jobs this worker name held when it stopped last time (a restart with the same name):
+        # reading from id 0 returns our own pending entries instead of new ones.
+        await self._deliver(tg, await self._reader.xreadgroup(
+            q.group, self.name, {q.stream: "0"}, count=self.concurrency), recovered=True)
+        while not self._stopping:
+            free = self.concurrency - len(self._running)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            if time.monotonic() >= next_reclaim:
+                next_reclaim = time.monotonic() + self.visibility_timeout / 2
+                await self._reclaim(tg, free)
+                continue
+            # Draining, never block in Redis: an empty answer is what we are waiting for.
+            reply = await self._reader.xreadgroup(q.group, self.name, {q.stream: ">"},
+                                                  count=free, block=None if drain else block_ms)
+            if reply or not drain:
+                await self._deliver(tg, reply)
+                continue
+            wait = max(0.0, min(self.block, next_reclaim - time.monotonic()))
+            if self._running:  # nothing new: wait for a job to end (or the next reclaim)
+                self._slot_free.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._slot_free.wait()
+            elif (await q.redis.xpending(q.stream, q.group))["pending"] == 0:
+                self._stopping = True  # drained: nothing waits, runs, or is held elsewhere
+            else:  # another worker holds jobs: they finish, or we take them over
+                await asyncio.sleep(wait)
+
+    async def _deliver(self, tg: asyncio.TaskGroup, reply, *, recovered: bool = False) -> None:
+        for _stream, entries in reply or ():
+            for entry_id, fields in entries:
+                if not fields:  # deleted from the stream while pending: nothing to run
+                    await self.queue.redis.xack(self.queue.stream, self.queue.group, entry_id)
+                    continue
+                self._start(tg, entry_id, fields, recovered)
+
+    def _start(self, tg: asyncio.TaskGroup, entry_id: bytes, fields: dict,
+               recovered: bool) -> None:
+        if recovered:
+            self.stats.recovered += 1
+        data = fields.get(b"data")
+        label = _text(data) if data is not None and len(data) <= 12 else _text(entry_id)
+        self._running[entry_id] = tg.create_task(self._job(entry_id, data),
+                                                 name=f"job {label}")
+        self.stats.max_running = max(self.stats.max_running, len(self._running))
+
+    async def _reclaim(self, tg: asyncio.TaskGroup, free: int) -> None:
+        """Take over jobs that nobody renewed for ``visibility_timeout`` (their worker died).
+
+        XPENDING lists the held jobs with their idle time and delivery count; XCLAIM with a
+        minimum idle time takes a job only if it is still idle, so two workers that both spot
+        it cannot both get it.  (Redis 6.2's XAUTOCLAIM does both in one call, but it does not
+        report delivery counts, and Ubuntu 22.04, Binder's base, ships Redis 6.0.)
+        """
+        q = self.queue
+        idle_ms = int(self.visibility_timeout * 1000)
+        stale: dict[bytes, int] = {}  # id -> deliveries so far
+        start: bytes | str = "-"
+        for _ in range(10):  # at most 1,000 pending entries looked at per round
+            page = await q.redis.xpending_range(q.stream, q.group, start, "+", 100)
+            for p in page:
+                if p["time_since_delivered"] >= idle_ms and len(stale) < free:
+                    stale[p["message_id"]] = p["times_delivered"]
+            if len(page) < 100 or len(stale) >= free:
+                break
+            start = _next_id(page[-1]["message_id"])
+        if not stale:
+            return
+        claimed = await q.redis.xclaim(q.stream, q.group, self.name, idle_ms, list(stale))
+        # XCLAIM returns only the entries that were still idle (not just taken by another
+        # worker); an entry deleted from the stream comes back without fields.
+        got = {entry_id: fields for entry_id, fields in claimed if entry_id is not None}
+        errors = await q.redis.hmget(q.errors_key, list(got)) if got else []
+        for (entry_id, fields), last_error in zip(got.items(), errors, strict=True):
+            n = stale[entry_id] + 1  # XCLAIM counted one more delivery
+            if not fields:  # deleted: nothing to run, stop holding it
+                await q.redis.xack(q.stream, q.group, entry_id)
+            elif n > self.max_deliveries:
+                reason = f"gave up after {n - 1} deliveries"
+                if last_error:
+                    reason += f" (last error: {_text(last_error)})"
+                self._bury(entry_id, reason, fields.get(b"data") or b"")
+            else:
+                self._start(tg, entry_id, fields, recovered=True)
+
+    async def _unblock(self) -> None:
+        with contextlib.suppress(RedisError):
+            await self.queue.redis.client_unblock(self._reader_id)
+
+    # --- running one job -------------------------------------------------------------------
+
+    async def _job(self, entry_id: bytes, data: bytes | None) -> None:
+        try:
+            if data is None:
+                raise BadPayload("no 'data' field")
+            if len(data) > self.max_payload:
+                raise BadPayload(f"too large: {len(data):,} bytes (at most "
+                                 f"{self.max_payload:,})")
+            result = await self.handler(data)
+        except BadPayload as exc:
+            self._bury(entry_id, exc.reason, data or b"")
+        except Exception as exc:  # a bug or a transient failure: retried later
+            self.stats.failed += 1
+            text = f"{type(exc).__name__}: {exc}"
+            self.stats.errors.append(text)
+            self._errors.append((entry_id, text))
+            if self.log:
+                self.log(f"job {_text(entry_id)} failed ({text}); it will be retried")
+        else:
+            self._to_ack.append((entry_id, _as_bytes(result)))
+        finally:
+            del self._running[entry_id]
+            self._slot_free.set()
+            self._flush_wanted.set()
+
+    def _bury(self, entry_id: bytes, reason: str, data: bytes) -> None:
+        self._to_bury.append((entry_id, reason, data))
+        self._flush_wanted.set()
+        if self.log:
+            self.log(f"dead letter: {reason}")
+
+    # --- storing results, in batches ------------------------------------------------------
+
+    async def _flusher(self) -> None:
+        """Store results and acknowledge jobs: one MULTI for everything finished meanwhile.
+
+        While one flush is on its way to Redis, more jobs finish; the next flush takes them
+        all.  At 1 job at a time that is one round trip per job; under load it is one per
+        hundreds of jobs, which is where the throughput comes from.
+        """
+        while True:
+            await self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            if self._to_ack or self._to_bury or self._errors:
+                await self._flush()
+            elif self._stopping and not self._running:
+                return
+
+    async def _flush(self) -> None:
+        q = self.queue
+        done, self._to_ack = self._to_ack, []
+        dead, self._to_bury = self._to_bury, []
+        errors, self._errors = self._errors, []
+        async with q.redis.pipeline(transaction=True) as pipe:
+            ids = [i for i, _ in done] + [i for i, _, _ in dead]
+            if done:
+                pipe.hset(q.results_key, mapping=dict(done))
+            for entry_id, reason, data in dead:
+                pipe.xadd(q.dead, {"id": entry_id, "reason": reason, "size": len(data),
+                                   "preview": data[:32]})
+            if errors:
+                pipe.hset(q.errors_key, mapping=dict(errors))
+            if ids:
+                pipe.xack(q.stream, q.group, *ids)
+                pipe.xdel(q.stream, *ids)
+                pipe.hdel(q.errors_key, *ids)
+            await pipe.execute()
+        self.stats.done += len(done)
+        self.stats.dead += len(dead)
+        self.stats.flushes += 1
+        self._flush_wanted.set()  # look again: the stop condition may now hold
+
+    # --- keeping the jobs we run -----------------------------------------------------------
+
+    async def _renewer(self) -> None:
+        """Tell Redis every visibility_timeout/3 that our running jobs are still ours."""
+        q = self.queue
+        while True:
+            await asyncio.sleep(self.visibility_timeout / 3)
+            ids = list(self._running)
+            if ids:
+                # XCLAIM to ourselves with JUSTID resets the idle time without counting a
+                # new delivery: a lease renewal.
+                await q.redis.xclaim(q.stream, q.group, self.name, 0, ids, justid=True)
+
+
+def _next_id(entry_id: bytes) -> str:
+    # The smallest id after this one ("(id" would do it on Redis 6.2+ only).
+    ms, _, seq = entry_id.partition(b"-")
+    return f"{int(ms)}-{int(seq or 0) + 1}"
+
+
+def _as_bytes(result: object) -> bytes:
+    if isinstance(result, bytes):
+        return result
+    return b"" if result is None else str(result).encode("utf-8")

