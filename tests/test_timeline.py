@@ -336,3 +336,58 @@ def test_only_keeps_the_rows_of_the_lesson():
     assert "helper" not in jobs.text()
     with pytest.raises(TypeError, match="function of a Span"):
         tl.only("job")
+
+
+def test_a_failing_callback_is_reported_as_without_recording():
+    seen = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, ctx: seen.append(type(ctx["exception"])))
+        async with Timeline():
+            loop.call_soon(lambda: 1 / 0)
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert seen == [ZeroDivisionError]
+
+
+def test_callback_run_at_once_by_another_thread_is_recorded():
+    import sys
+
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever, name="loop-thread")
+    thread.start()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # let the loop's thread run the callback before we return
+    try:
+        async def main():
+            async with Timeline() as tl:
+                done = threading.Event()
+                for _ in range(30):
+                    other.call_soon_threadsafe(time.sleep, 0)
+                other.call_soon_threadsafe(done.set)
+                await asyncio.to_thread(done.wait, 5)
+            return tl
+
+        tl = asyncio.run(main())
+    finally:
+        sys.setswitchinterval(interval)
+        other.call_soon_threadsafe(other.stop)
+        thread.join()
+        other.close()
+    callbacks = [s for s in tl.spans if s.kind == "callback"]
+    assert len(callbacks) == 31
+    assert {(s.state, s.thread) for s in callbacks} == {("done", "loop-thread")}
+
+
+def test_debug_mode_reprs_name_the_callers_line_not_the_recorder():
+    async def main():
+        async with Timeline():
+            task = asyncio.create_task(work(0))
+            text = repr(task)
+            await task
+        return text
+
+    text = asyncio.run(main(), debug=True)
+    assert "created at" in text and "aiocourse" not in text.split("created at")[1]

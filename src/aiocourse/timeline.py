@@ -77,12 +77,12 @@ class Span:
 _REC: contextvars.ContextVar[int | None] = contextvars.ContextVar("aiocourse_rec", default=None)
 
 # Callbacks and executor calls are few: each is a plain list, slices appended after the fields.
-KIND, NAME, THREAD, CREATED, END, STATE, ERROR = range(7)
-FIELDS = 7
+KIND, NAME, THREAD, CREATED, END, STATE, ERROR, FUNC = range(8)
+FIELDS = 8
 
 
-def _new_rec(kind: str, name: str, created: float) -> list:
-    return [kind, name, None, created, None, "pending", None]
+def _new_rec(kind: str, name: str, created: float, func=None) -> list:
+    return [kind, name, None, created, None, "pending", None, func]
 
 
 # --- the probe: class-level wrappers shared by all active Timelines --------------------------
@@ -92,7 +92,9 @@ _orig_create_task = base_events.BaseEventLoop.create_task
 _orig_call_soon_threadsafe = base_events.BaseEventLoop.call_soon_threadsafe
 _orig_run_in_executor = base_events.BaseEventLoop.run_in_executor
 
-_handles: dict[int, tuple[events.Handle, list]] = {}  # id(handle) -> record, until it runs
+# The record of a call_soon_threadsafe callback travels in a copy of the caller's context that
+# the handle runs in, set before the handle exists: the loop's thread may run it at once.
+_CB: contextvars.ContextVar[list | None] = contextvars.ContextVar("aiocourse_cb", default=None)
 _probe_lock = threading.Lock()
 _probe_users = 0
 
@@ -112,8 +114,11 @@ def _finish_task(tl: Timeline, i: int, task: asyncio.Task, t: float) -> None:
 
 def _report(handle: events.Handle, exc: BaseException) -> None:
     # What Handle._run does with an exception from a callback (CPython Lib/asyncio/events.py).
-    cb = format_helpers._format_callback_source(
-        handle._callback, handle._args, debug=handle._loop.get_debug())
+    if sys.version_info >= (3, 13):  # the debug argument is new in 3.13
+        cb = format_helpers._format_callback_source(
+            handle._callback, handle._args, debug=handle._loop.get_debug())
+    else:
+        cb = format_helpers._format_callback_source(handle._callback, handle._args)
     context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": handle}
     if handle._source_traceback:
         context["source_traceback"] = handle._source_traceback
@@ -150,10 +155,9 @@ def _run(self: events.Handle) -> None:
             if task.done():
                 _finish_task(tl, i, task, t1)
             return
-    if _handles:
-        entry = _handles.pop(id(self), None)
-        if entry is not None:
-            return _run_recorded_callback(self, entry[1])
+    rec = ctx.get(_CB)
+    if rec is not None and rec[FUNC] is self._callback and rec[END] is None:
+        return _run_recorded_callback(self, rec)
     try:
         ctx.run(self._callback, *self._args)
     except (SystemExit, KeyboardInterrupt):
@@ -164,6 +168,7 @@ def _run(self: events.Handle) -> None:
 
 def _run_recorded_callback(handle: events.Handle, rec: list) -> None:
     rec[THREAD] = threading.current_thread().name
+    rec[FUNC] = None
     t0 = perf_counter()
     try:
         _orig_run(handle)  # reports exceptions to the loop; does not raise
@@ -203,6 +208,9 @@ def _create_task(self, coro, *args, **kwargs):
             _REC.reset(token)
     tl._ids[i] = id(task)
     tl._loops.add(self)
+    tb = task._source_traceback  # debug mode: where the task was created
+    if tb and tb[-1][0] == __file__:
+        del tb[-1]  # show the caller's line, as without recording ("created at ...")
     if self._task_factory is not None:
         # An eager task factory (3.12+) runs the first step inside create_task: count it.
         if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
@@ -215,15 +223,15 @@ def _create_task(self, coro, *args, **kwargs):
     return task
 
 
-def _call_soon_threadsafe(self, callback, *args, **kwargs):
-    handle = _orig_call_soon_threadsafe(self, callback, *args, **kwargs)
+def _call_soon_threadsafe(self, callback, *args, context=None):
     tl = _ACTIVE.get()
     # asyncio's own plumbing (run_coroutine_threadsafe, futures crossing threads) is not a lesson.
     if tl is not None and not tl._closed and not _is_asyncio_internal(callback):
-        rec = _new_rec("callback", _describe(callback, args), perf_counter())
-        _handles[id(handle)] = (handle, rec)
+        rec = _new_rec("callback", _describe(callback, args), perf_counter(), callback)
+        context = context.copy() if context is not None else contextvars.copy_context()
+        context.run(_CB.set, rec)
         tl._others.append(rec)
-    return handle
+    return _orig_call_soon_threadsafe(self, callback, *args, context=context)
 
 
 def _run_in_executor(self, executor, func, *args):
@@ -272,7 +280,6 @@ def _uninstall() -> None:
             base_events.BaseEventLoop.create_task = _orig_create_task
             base_events.BaseEventLoop.call_soon_threadsafe = _orig_call_soon_threadsafe
             base_events.BaseEventLoop.run_in_executor = _orig_run_in_executor
-            _handles.clear()
 
 
 def _is_asyncio_internal(callback) -> bool:

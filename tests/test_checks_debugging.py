@@ -1,0 +1,246 @@
+"""The checks of notebooks 14 and 15 accept the reference solutions and reject typical mistakes."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import time
+from pathlib import Path
+
+from aiocourse.checks import debugging
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+LEGACY_S7 = '''
+import asyncio
+
+UNIT = 0.05
+
+
+async def task(x):
+    print('Waiting: ', x)
+    await asyncio.sleep(x * UNIT)
+    return 'Done after {}s'.format(x)
+
+
+tasks = [
+    asyncio.ensure_future(task(1)),
+    asyncio.ensure_future(task(2)),
+    asyncio.ensure_future(task(3)),
+]
+loop = asyncio.get_event_loop()
+try:
+    loop.run_until_complete(asyncio.wait(tasks))
+except KeyboardInterrupt as e:
+    print(asyncio.Task.all_tasks())
+    for task in asyncio.Task.all_tasks():
+        print(task.cancel())
+    loop.stop()
+    loop.run_forever()
+finally:
+    loop.close()
+'''
+
+
+def _load(stem: str):
+    spec = importlib.util.spec_from_file_location(f"solutions_{stem}", SOLUTIONS / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SOL14 = _load("14_debugging_and_error_gallery")
+SOL15 = _load("15_from_2017_to_today")
+
+
+def run_check(check, answer, capsys) -> tuple[bool, str]:
+    async def main():
+        loop = asyncio.get_running_loop()
+        handler = loop.get_exception_handler()
+        ok = await check(answer)
+        # Nothing the answer started may outlive the check, and the loop is as it was.
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert not left, left
+        assert loop.get_debug() is False
+        assert loop.get_exception_handler() is handler
+        return ok
+
+    ok = asyncio.run(main())
+    assert not logging.getLogger("asyncio").handlers
+    return ok, capsys.readouterr().out
+
+
+def not_done(*args):
+    raise NotImplementedError
+
+
+async def not_done_async(*args):
+    raise NotImplementedError
+
+
+# --- 14.1 -------------------------------------------------------------------------------------
+
+
+def test_unblock_accepts_solution(capsys):
+    ok, out = run_check(debugging.check_unblock, SOL14.checksum_async, capsys)
+    assert ok, out
+
+
+def test_unblock_rejects_a_blocking_call(capsys):
+    async def blocking(checksum, data):
+        return checksum(data)
+
+    ok, out = run_check(debugging.check_unblock, blocking, capsys)
+    assert not ok
+    assert "debug mode logs no slow callback" in out and "another thread" in out
+
+
+def test_unblock_rejects_a_plain_function(capsys):
+    def plain(checksum, data):
+        return checksum(data)
+
+    ok, out = run_check(debugging.check_unblock, plain, capsys)
+    assert not ok and "async def" in out
+
+
+def test_unblock_template_is_not_done(capsys):
+    ok, out = run_check(debugging.check_unblock, not_done_async, capsys)
+    assert not ok and "not done yet" in out
+
+
+# --- 14.2 -------------------------------------------------------------------------------------
+
+
+def test_report_failure_accepts_solution(capsys):
+    ok, out = run_check(debugging.check_report_failure, SOL14.report_failure, capsys)
+    assert ok, out
+
+
+def test_report_failure_rejects_exception_on_a_cancelled_task(capsys):
+    def naive(task):
+        exc = task.exception()  # raises CancelledError for the cancelled task
+        if exc is not None:
+            print(f"{task.get_name()} failed: {exc!r}")
+
+    ok, out = run_check(debugging.check_report_failure, naive, capsys)
+    assert not ok and "cancelled task" in out
+
+
+def test_report_failure_rejects_a_callback_that_only_looks(capsys):
+    def looks(task):
+        if not task.cancelled() and task._exception is not None:  # does not retrieve it
+            print(f"{task.get_name()} failed: {task._exception!r}")
+
+    ok, out = run_check(debugging.check_report_failure, looks, capsys)
+    assert not ok and "never retrieved" in out
+
+
+def test_report_failure_template_is_not_done(capsys):
+    ok, out = run_check(debugging.check_report_failure, not_done, capsys)
+    assert not ok and "not done yet" in out
+
+
+# --- 14.3 -------------------------------------------------------------------------------------
+
+
+def test_await_chain_accepts_solution(capsys):
+    ok, out = run_check(debugging.check_await_chain, SOL14.await_chain, capsys)
+    assert ok, out
+
+
+def test_await_chain_accepts_qualified_names(capsys):
+    def qualnames(task):
+        names, coro = [], task.get_coro()
+        while asyncio.iscoroutine(coro):
+            names.append(coro.__qualname__)
+            coro = coro.cr_await
+        return tuple(names)
+
+    ok, out = run_check(debugging.check_await_chain, qualnames, capsys)
+    assert ok, out
+
+
+def test_await_chain_rejects_get_stack(capsys):
+    def stack(task):
+        return [frame.f_code.co_name for frame in task.get_stack()]  # one frame only
+
+    ok, out = run_check(debugging.check_await_chain, stack, capsys)
+    assert not ok and "three awaits deep" in out
+
+
+def test_await_chain_template_is_not_done(capsys):
+    ok, out = run_check(debugging.check_await_chain, not_done, capsys)
+    assert not ok and "not done yet" in out
+
+
+# --- 15.1 -------------------------------------------------------------------------------------
+
+
+def test_port_s3_accepts_solution(capsys):
+    ok, out = run_check(debugging.check_port_s3, SOL15.main, capsys)
+    assert ok, out
+
+
+def test_port_s3_rejects_gather(capsys):
+    async def with_gather(task):
+        return await asyncio.gather(task(1), task(2), task(2))
+
+    ok, out = run_check(debugging.check_port_s3, with_gather, capsys)
+    assert not ok and "cancelled when task(1) fails" in out
+
+
+def test_port_s3_rejects_one_after_the_other(capsys):
+    async def sequential(task):
+        return [await task(1), await task(2), await task(2)]
+
+    ok, out = run_check(debugging.check_port_s3, sequential, capsys)
+    assert not ok and "at once" in out
+
+
+def test_port_s3_template_is_not_done(capsys):
+    ok, out = run_check(debugging.check_port_s3, not_done_async, capsys)
+    assert not ok and "not done yet" in out
+
+
+# --- 15.2 -------------------------------------------------------------------------------------
+
+
+def test_port_ctrl_c_accepts_solution(capsys):
+    ok, out = run_check(debugging.check_port_ctrl_c, SOL15.ported_s7, capsys)
+    assert ok, out
+
+
+def test_port_ctrl_c_rejects_the_2017_script(capsys):
+    ok, out = run_check(debugging.check_port_ctrl_c, lambda: LEGACY_S7, capsys)
+    assert not ok and "asyncio.run" in out
+
+
+def test_port_ctrl_c_rejects_a_script_that_forgets_keyboardinterrupt(capsys):
+    source = SOL15.PORTED_S7.replace("except KeyboardInterrupt:", "except ValueError:")
+    ok, out = run_check(debugging.check_port_ctrl_c, lambda: source, capsys)
+    assert not ok and "exit code 0" in out
+
+
+def test_port_ctrl_c_template_is_not_done(capsys):
+    ok, out = run_check(debugging.check_port_ctrl_c, not_done, capsys)
+    assert not ok and "not done yet" in out
+
+
+def test_slow_callback_log_restores_the_loop_after_an_error():
+    async def main():
+        loop = asyncio.get_running_loop()
+        threshold = loop.slow_callback_duration
+        try:
+            with debugging._slow_callback_log(loop, 0.01) as found:
+                await asyncio.sleep(0)  # debug mode counts from the next step on
+                time.sleep(0.02)  # this step is slow...
+                await asyncio.sleep(0)
+                raise KeyError("boom")
+        except KeyError:
+            pass
+        assert loop.get_debug() is False and loop.slow_callback_duration == threshold
+        return found
+
+    found = asyncio.run(main())
+    assert found and found[0].startswith("Executing ")
+    assert not logging.getLogger("asyncio").handlers
