@@ -391,3 +391,24 @@ def test_debug_mode_reprs_name_the_callers_line_not_the_recorder():
 
     text = asyncio.run(main(), debug=True)
     assert "created at" in text and "aiocourse" not in text.split("created at")[1]
+
+
+def test_cancelling_a_cross_thread_future_adds_no_row():
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever, name="loop-thread")
+    thread.start()
+    try:
+        async def main():
+            async with Timeline() as tl:
+                f = asyncio.run_coroutine_threadsafe(work(50), other)
+                await asyncio.sleep(UNIT)
+                f.cancel()  # asyncio hands task.cancel to the other loop's thread
+                await asyncio.sleep(UNIT)
+            return tl
+
+        tl = asyncio.run(main())
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        thread.join()
+        other.close()
+    assert [(s.name, s.state) for s in tl.spans] == [("work", "cancelled")]

@@ -192,9 +192,7 @@ class LoopThread:
         if not callable(callback):
             raise TypeError(f"LoopThread.call_soon() takes a function, not {_describe(callback)}")
         loop = self._require_running("call_soon")
-        # Workaround for aiocourse.Timeline (see _Gate): hold the loop until the call returned.
-        with _Gate(loop):
-            return loop.call_soon_threadsafe(callback, *args, context=context)
+        return loop.call_soon_threadsafe(callback, *args, context=context)
 
     def _require_running(self, what: str) -> asyncio.AbstractEventLoop:
         if self._state is _State.CREATED:
@@ -294,26 +292,6 @@ class _Named(Coroutine):
 
     def __await__(self):
         return self._coro.__await__()
-
-
-class _Gate:
-    """Hold the loop's thread while a call_soon_threadsafe() call is being made.
-
-    Workaround: aiocourse.Timeline registers a thread-safe callback only after the original
-    call_soon_threadsafe() has woken the loop, so an idle loop thread often ran the callback
-    before it was registered and the Timeline showed it as never run.  The gate is a
-    concurrent.futures.Future's result(): asyncio plumbing that the Timeline does not record.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._open: concurrent.futures.Future[None] = concurrent.futures.Future()
-
-    def __enter__(self) -> None:
-        self._loop.call_soon_threadsafe(self._open.result)
-
-    def __exit__(self, *exc_info) -> None:
-        self._open.set_result(None)
 
 
 def _describe(obj: object) -> str:

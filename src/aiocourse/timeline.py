@@ -283,6 +283,10 @@ def _uninstall() -> None:
 
 
 def _is_asyncio_internal(callback) -> bool:
+    # A method of a future or task (task.cancel handed over by run_coroutine_threadsafe's
+    # future): C methods have no __module__, so look at what they are bound to.
+    if isinstance(getattr(callback, "__self__", None), asyncio.Future):
+        return True
     module = getattr(callback, "__module__", None) or ""
     return module == "asyncio" or module.startswith(("asyncio.", "concurrent."))
 

@@ -1,0 +1,291 @@
+"""The checks of notebooks 08 and 09 accept the reference solutions and reject typical mistakes."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from aiocourse.checks import threads
+from aiocourse.checks.threads import Jobs
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+
+
+def _load(stem: str):
+    spec = importlib.util.spec_from_file_location(f"solutions_{stem}", SOLUTIONS / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SOL08 = _load("08_loop_in_another_thread")
+SOL09 = _load("09_blocking_code")
+
+
+def run_check(check, answer, capsys) -> tuple[bool, str]:
+    """Run a check as a notebook would; nothing it started may outlive it, nor warn."""
+    def ours():
+        return sorted(t.name for t in threading.enumerate() if not t.name.startswith("asyncio_"))
+
+    async def main():
+        before = ours()
+        ok = await check(answer)
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert not left, left
+        assert ours() == before, f"threads left: {ours()}"
+        return ok
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ok = asyncio.run(main())
+        gc.collect()
+    assert [str(w.message) for w in caught] == []
+    out = capsys.readouterr()
+    assert out.err == "", out.err  # no log lines, no "Exception in thread"
+    return ok, out.out
+
+
+def template(*args):
+    raise NotImplementedError
+
+
+async def async_template(*args):
+    raise NotImplementedError
+
+
+# --- Jobs -------------------------------------------------------------------------------------
+
+
+def test_jobs_record_thread_and_time():
+    jobs = Jobs(read_units=1)
+
+    async def main():
+        return await jobs.job(1)
+
+    assert asyncio.run(main()) == 10
+    assert jobs.read("a") == "value a"
+    thread, start, end, how = jobs.ran["job 1"]
+    assert (thread, how) == ("MainThread", "done") and 0.8 < end - start < 2
+    assert jobs.ran["read a"][3] == "done" and jobs.threads() == ["MainThread"]
+    assert jobs.running() == []
+
+
+# --- 8.1 run_all ------------------------------------------------------------------------------
+
+
+def test_run_all_accepts_the_solution(capsys):
+    ok, out = run_check(threads.check_run_all, SOL08.run_all, capsys)
+    assert ok, out
+    assert out.startswith("✅ Exercise 8.1")
+
+
+def test_run_all_template_is_not_done(capsys):
+    ok, out = run_check(threads.check_run_all, template, capsys)
+    assert not ok and "not done yet" in out
+
+
+def test_run_all_rejects_waiting_for_each_in_turn(capsys):
+    def one_by_one(lt, job, args):
+        return [lt.submit(job(a)).result() for a in args]
+
+    ok, out = run_check(threads.check_run_all, one_by_one, capsys)
+    assert not ok and "not 3 + 1 + 2 = 6" in out
+    assert "already right" in out and "in the order of args" in out
+
+
+def test_run_all_rejects_a_loop_of_its_own(capsys):
+    def own_loop(lt, job, args):
+        async def all_of_them():
+            return await asyncio.gather(*(job(a) for a in args))
+        return asyncio.run(all_of_them())
+
+    ok, out = run_check(threads.check_run_all, own_loop, capsys)
+    assert not ok and "ran on ['sync caller']" in out
+
+
+def test_run_all_rejects_an_async_function(capsys):
+    async def not_sync(lt, job, args):
+        return [await job(a) for a in args]
+
+    ok, out = run_check(threads.check_run_all, not_sync, capsys)
+    assert not ok and "a plain function" in out
+
+
+def test_run_all_survives_an_answer_that_never_returns(capsys):
+    def waits_for_ever(lt, job, args):
+        lt.submit(job(100)).result()  # cancelled when the check's loop thread exits
+
+    t0 = time.perf_counter()
+    ok, out = run_check(threads.check_run_all, waits_for_ever, capsys)
+    assert not ok and "returns within 2 s" in out and time.perf_counter() - t0 < 4
+
+
+# --- 8.2 result_or_none -----------------------------------------------------------------------
+
+
+def test_result_or_none_accepts_the_solution(capsys):
+    ok, out = run_check(threads.check_result_or_none, SOL08.result_or_none, capsys)
+    assert ok, out
+
+
+def test_result_or_none_template_is_not_done(capsys):
+    ok, out = run_check(threads.check_result_or_none, template, capsys)
+    assert not ok and "not done yet" in out
+
+
+def test_result_or_none_rejects_not_cancelling(capsys):
+    def gives_up_only(lt, coro, timeout):
+        try:
+            return lt.submit(coro).result(timeout)
+        except TimeoutError:
+            return None
+
+    ok, out = run_check(threads.check_result_or_none, gives_up_only, capsys)
+    assert not ok and "cancels the slow job" in out and "future.cancel()" in out
+
+
+def test_result_or_none_rejects_waiting_without_a_limit(capsys):
+    def no_limit(lt, coro, timeout):
+        return lt.submit(coro).result()
+
+    ok, out = run_check(threads.check_result_or_none, no_limit, capsys)
+    assert not ok and "returns None" in out
+
+
+# --- 8.3 shut_down ----------------------------------------------------------------------------
+
+
+def test_shut_down_accepts_the_solution(capsys):
+    ok, out = run_check(threads.check_shut_down, SOL08.shut_down, capsys)
+    assert ok, out
+
+
+def test_shut_down_template_is_not_done(capsys):
+    ok, out = run_check(threads.check_shut_down, template, capsys)
+    assert not ok and "not done yet" in out
+
+
+def test_shut_down_rejects_closing_a_running_loop(capsys):
+    def close_only(loop, thread):
+        loop.close()
+
+    ok, out = run_check(threads.check_shut_down, close_only, capsys)
+    assert not ok and "RuntimeError: Cannot close a running event loop" in out
+    assert "loop.close() comes last" in out
+
+
+def test_shut_down_rejects_stop_from_the_wrong_thread(capsys):
+    def plain_stop(loop, thread):
+        loop.stop()
+        thread.join()
+        loop.close()
+
+    ok, out = run_check(threads.check_shut_down, plain_stop, capsys)
+    assert not ok and "returns within 1 s" in out and "call_soon_threadsafe(loop.stop)" in out
+
+
+def test_shut_down_rejects_forgetting_the_leftovers(capsys):
+    def stop_join_close(loop, thread):
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+    ok, out = run_check(threads.check_shut_down, stop_join_close, capsys)
+    assert not ok
+    assert "Task was destroyed but it is pending!" in out
+    assert "async generator left open" in out
+    assert "already right: the loop's thread has ended; the loop is closed" in out
+
+
+def test_shut_down_rejects_forgetting_to_close(capsys):
+    def no_close(loop, thread):
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+
+    ok, out = run_check(threads.check_shut_down, no_close, capsys)
+    assert not ok and "the loop is closed" in out
+
+
+# --- 9.1 read_all -----------------------------------------------------------------------------
+
+
+def test_read_all_accepts_the_solution(capsys):
+    ok, out = run_check(threads.check_read_all, SOL09.read_all, capsys)
+    assert ok, out
+
+
+def test_read_all_template_is_not_done(capsys):
+    ok, out = run_check(threads.check_read_all, async_template, capsys)
+    assert not ok and "not done yet" in out
+
+
+def test_read_all_rejects_blocking_the_loop(capsys):
+    async def blocking(read, keys):
+        return [read(k) for k in keys]
+
+    ok, out = run_check(threads.check_read_all, blocking, capsys)
+    assert not ok and "ran in MainThread" in out and "heartbeat was" in out
+
+
+def test_read_all_rejects_one_thread_at_a_time(capsys):
+    async def in_turn(read, keys):
+        return [await asyncio.to_thread(read, k) for k in keys]
+
+    ok, out = run_check(threads.check_read_all, in_turn, capsys)
+    assert not ok and "not 3 + 3 + 3 = 9" in out
+    assert "heartbeat" in out.split("already right")[1]
+
+
+# --- 9.2 make_on_done -------------------------------------------------------------------------
+
+
+def test_make_on_done_accepts_the_solution(capsys):
+    ok, out = run_check(threads.check_make_on_done, SOL09.make_on_done, capsys)
+    assert ok, out
+
+
+def test_make_on_done_accepts_run_coroutine_threadsafe(capsys):
+    def make_on_done(loop, future):
+        async def hand_over(value):
+            future.set_result(value)
+
+        return lambda value: asyncio.run_coroutine_threadsafe(hand_over(value), loop)
+
+    ok, out = run_check(threads.check_make_on_done, make_on_done, capsys)
+    assert ok, out
+
+
+def test_make_on_done_template_is_not_done(capsys):
+    ok, out = run_check(threads.check_make_on_done, template, capsys)
+    assert not ok and "not done yet" in out
+
+
+def test_make_on_done_rejects_set_result_from_the_wrong_thread(capsys):
+    def make_on_done(loop, future):
+        return future.set_result
+
+    ok, out = run_check(threads.check_make_on_done, make_on_done, capsys)
+    assert not ok
+    assert "RuntimeError: Non-thread-safe operation invoked on an event loop" in out
+    assert "not at its time limit" in out
+
+
+def test_make_on_done_rejects_plain_call_soon(capsys):
+    def make_on_done(loop, future):
+        return lambda value: loop.call_soon(future.set_result, value)
+
+    ok, out = run_check(threads.check_make_on_done, make_on_done, capsys)
+    assert not ok and "Non-thread-safe operation" in out and "gets 42" in out
+
+
+def test_make_on_done_rejects_not_returning_a_function(capsys):
+    def make_on_done(loop, future):
+        loop.call_soon_threadsafe(future.set_result, 42)
+
+    ok, out = run_check(threads.check_make_on_done, make_on_done, capsys)
+    assert not ok and "returns a function on_done(value)" in out
