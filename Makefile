@@ -9,9 +9,10 @@ BIN    := $(VENV)/bin
 # (JupyterLab refuses to run as root without --allow-root: containers and CI machines are root.)
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test setup lint reliability load notebooks bench clean help
+.PHONY: lab test setup lint reliability load browser binder-check navigation notebooks bench clean help
 help:
-	@echo "make lab | make test | make reliability | make load | make lint | make notebooks | make bench | make clean"
+	@echo "make lab | make test | make reliability | make browser | make binder-check | make load"
+	@echo "make lint | make navigation | make notebooks | make bench | make clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -38,6 +39,18 @@ test: $(STAMP) lint
 # Every notebook twice in one kernel, and nothing left behind (issue 9); .ci/run calls it.
 reliability: $(STAMP)
 	$(BIN)/python -m pytest -m reliability tests/test_reliability.py
+
+# JupyterLab in a real Chromium: Run All from the menu, no unexpected errors, figures drawn.
+browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser tests/test_browser.py
+
+# What Binder builds from binder/ (fresh venv on runtime.txt's Python), then every notebook in it.
+binder-check:
+	$(PYTHON) tools/binder_check.py
+
+# Write the navigation header/footer cells of every notebook (idempotent; --check in CI).
+navigation: $(STAMP)
+	$(BIN)/python tools/add_navigation.py
 
 # The strict suite 10 times with every core busy (issue 9); prints passes out of runs.
 load: $(STAMP)
