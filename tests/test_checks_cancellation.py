@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import signal
-from pathlib import Path
 
 import pytest
+from checks_support import load_solution as _load
+from checks_support import run_check
 
 from aiocourse.checks import cancellation
 from aiocourse.checks.cancellation import UNIT, Connection, Database, trimmed
 from aiocourse.scripts import ScriptRun
 
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
-
-
-def _load(stem: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{stem}", SOLUTIONS / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 SOL06 = _load("06_task_states_and_cancellation")
 SOL07 = _load("07_ctrl_c_and_shutdown")
-
-
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    async def main():
-        ok = await check(answer)
-        # Nothing the answer or the check started may outlive the check.
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not left, left
-        return ok
-
-    ok = asyncio.run(main())
-    return ok, capsys.readouterr().out
 
 
 async def template(*args):

@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from pathlib import Path
 
 import pytest
+from checks_support import load_solution as _load
+from checks_support import run_check
 
 from aiocourse.checks import combining
 from aiocourse.checks.combining import Pages
 
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
-
-
-def _load(stem: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{stem}", SOLUTIONS / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 SOL04 = _load("04_wait_and_gather")
 SOL05 = _load("05_as_completed_and_taskgroup")
-
-
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    async def main():
-        ok = await check(answer)
-        # Nothing the answer started may outlive the check.
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not left, left
-        return ok
-
-    ok = asyncio.run(main())
-    return ok, capsys.readouterr().out
 
 
 async def template(*args):

@@ -1,21 +1,11 @@
 """The checks of notebook 02 accept the reference solutions and reject typical mistakes."""
 
 import asyncio
-import importlib.util
 import warnings
-from pathlib import Path
+
+from checks_support import load_solution
 
 from aiocourse.checks.coroutines import UNIT, check_make_tea, check_take_turns
-
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
-
-
-def load_solution(name):
-    spec = importlib.util.spec_from_file_location(name, SOLUTIONS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 solution = load_solution("02_coroutines_and_the_event_loop")
 

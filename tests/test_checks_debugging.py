@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import time
-from pathlib import Path
+
+from checks_support import load_solution as _load
 
 from aiocourse.checks import debugging
 
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 LEGACY_S7 = '''
 import asyncio
 
@@ -40,13 +39,6 @@ except KeyboardInterrupt as e:
 finally:
     loop.close()
 '''
-
-
-def _load(stem: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{stem}", SOLUTIONS / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 SOL14 = _load("14_debugging_and_error_gallery")

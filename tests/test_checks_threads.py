@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib.util
 import threading
 import time
 import warnings
-from pathlib import Path
+
+from checks_support import load_solution as _load
 
 from aiocourse.checks import threads
 from aiocourse.checks.threads import Jobs
-
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
-
-
-def _load(stem: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{stem}", SOLUTIONS / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 SOL08 = _load("08_loop_in_another_thread")
 SOL09 = _load("09_blocking_code")
