@@ -1,6 +1,6 @@
 """Jobs per second and idle pickup latency: the post's master-worker against the reliable queue.
 
-    python bench/queue.py [--jobs 100000] [--samples 200] [--url redis://...]
+    python bench/queue_bench.py [--jobs 100000] [--samples 200] [--url redis://...]
 
 One run, on a private redis-server (or --url / REDIS_URL).  "Trivial jobs" do no work: the
 handler parses the payload and returns it, so the figures measure the queue, not the jobs.
@@ -17,19 +17,13 @@ Goals (issue 6): reliable >= 20,000 jobs/s on the 2-core CI machine; idle pickup
 
 from __future__ import annotations
 
-import os
-import sys
-
-# Run as `python bench/queue.py`, this file's folder comes first on sys.path, and this file
-# would shadow the standard library's `queue` (which redis-py and multiprocessing import).
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    del sys.path[0]
-
 import argparse
 import asyncio
 import concurrent.futures
 import multiprocessing
+import os
 import statistics
+import sys
 import threading
 import time
 
