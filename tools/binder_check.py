@@ -61,7 +61,8 @@ NEEDED = ("requirements.txt", "runtime.txt", "apt.txt")
 OTHER_BUILDPACKS = ("environment.yml", "Pipfile", "Pipfile.lock", "pyproject.toml", "setup.py",
                     "Project.toml", "install.R", "DESCRIPTION", "default.nix", "Dockerfile")
 # Packages of ../requirements.txt that only the tests need: Binder leaves them out.
-TEST_TOOLS = {"nbval", "nbclient", "pytest", "pytest-timeout", "psutil", "ruff", "playwright"}
+TEST_TOOLS = {"nbval", "nbclient", "pytest", "pytest-timeout", "pytest-xdist", "psutil", "ruff",
+              "playwright"}
 CHECK_TOOLS = ("nbval", "pytest", "pytest-timeout")
 # Import names of packages whose distribution name differs.
 IMPORT_NAMES = {"nest-asyncio": "nest_asyncio", "jupyterlab": "jupyterlab"}
