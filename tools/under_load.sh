@@ -10,7 +10,8 @@ py=${PYTHON_BIN:-.venv/bin/python}
 cores=$(nproc)
 hogs=()
 cleanup() { for pid in "${hogs[@]}"; do kill "$pid" 2>/dev/null; done; wait 2>/dev/null; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # stop here (the EXIT trap then stops the hogs)
 for _ in $(seq "$cores"); do
   "$py" -c "while True: pass" &
   hogs+=($!)
