@@ -175,7 +175,9 @@ async def check_unblock(answer: Callable[..., Any]) -> bool:
         gap = max((b - a for a, b in zip(times, times[1:], strict=False)), default=took)
         ex.expect(gap < 1.5 * UNIT, "a ticker task keeps ticking every half unit meanwhile",
                   got=f"the ticker waited {_units(gap)} in a row")
-        ex.expect(took < 3 * UNIT + SLACK * UNIT, "takes about 3 units", got=_units(took))
+        # Halfway between right (3 units) and the slowest wrong answer (two calls, 6 units): a
+        # busy machine makes a right answer late by up to a unit (3.9 seen under make load).
+        ex.expect(took < 4.5 * UNIT, "takes about 3 units", got=_units(took))
     return ex.report()
 
 
