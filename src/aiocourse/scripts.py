@@ -88,7 +88,8 @@ def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after:
     if env:
         child_env.update(env)
     chunks: list[str] = []
-    seen = threading.Event()
+    seen = threading.Event()  # set when the marker appears, or when the output ends
+    found: list[bool] = []    # non-empty once the marker really appeared
     proc = subprocess.Popen(
         [python or sys.executable, "-u", path, *args], cwd=folder, env=child_env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -99,7 +100,8 @@ def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after:
         assert proc.stdout is not None
         for raw in iter(lambda: proc.stdout.readline(), b""):
             chunks.append(raw.decode("utf-8", "replace"))
-            if interrupt_on is not None and interrupt_on in "".join(chunks):
+            if interrupt_on is not None and not found and interrupt_on in "".join(chunks):
+                found.append(True)
                 seen.set()
         seen.set()  # the output ended: stop waiting for a text that will never come
 
@@ -110,8 +112,10 @@ def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after:
     try:
         if interrupt_on is not None:
             if interrupt_on == "":
+                found.append(True)
                 seen.set()
-            if seen.wait(max(0.0, deadline - time.monotonic())) and proc.poll() is None:
+            seen.wait(max(0.0, deadline - time.monotonic()))
+            if found and proc.poll() is None:
                 time.sleep(interrupt_after)
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGINT)
