@@ -27,6 +27,18 @@ async def boom():
     raise ValueError("boom")
 
 
+@pytest.fixture
+def other():
+    """An event loop running forever in a thread named "loop-thread"; stopped and closed after."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="loop-thread")
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
+
+
 def originals() -> tuple:
     return (events.Handle._run, base_events.BaseEventLoop.create_task,
             base_events.BaseEventLoop.call_soon_threadsafe,
@@ -117,24 +129,16 @@ def test_executor_callbacks_and_threads():
     assert "thread" in tl.text(unit=UNIT).splitlines()[0]
 
 
-def test_tasks_on_a_loop_in_another_thread():
-    other = asyncio.new_event_loop()
-    thread = threading.Thread(target=other.run_forever, name="loop-thread")
-    thread.start()
-    try:
-        async def main():
-            async with Timeline() as tl:
-                f1 = asyncio.run_coroutine_threadsafe(work(2, 1), other)
-                f2 = asyncio.run_coroutine_threadsafe(work(1, 2), other)
-                assert await asyncio.wrap_future(f1) == 1
-                await asyncio.wrap_future(f2)
-            return tl
+def test_tasks_on_a_loop_in_another_thread(other):
+    async def main():
+        async with Timeline() as tl:
+            f1 = asyncio.run_coroutine_threadsafe(work(2, 1), other)
+            f2 = asyncio.run_coroutine_threadsafe(work(1, 2), other)
+            assert await asyncio.wrap_future(f1) == 1
+            await asyncio.wrap_future(f2)
+        return tl
 
-        tl = asyncio.run(main())
-    finally:
-        other.call_soon_threadsafe(other.stop)
-        thread.join()
-        other.close()
+    tl = asyncio.run(main())
     assert {s.thread for s in tl.spans} == {"loop-thread"}
     assert [s.state for s in tl.spans] == ["done", "done"]
     assert tl.spans[0].end < 4 * UNIT  # overlapped, not 3 units in a row
@@ -352,12 +356,9 @@ def test_a_failing_callback_is_reported_as_without_recording():
     assert seen == [ZeroDivisionError]
 
 
-def test_callback_run_at_once_by_another_thread_is_recorded():
+def test_callback_run_at_once_by_another_thread_is_recorded(other):
     import sys
 
-    other = asyncio.new_event_loop()
-    thread = threading.Thread(target=other.run_forever, name="loop-thread")
-    thread.start()
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # let the loop's thread run the callback before we return
     try:
@@ -373,9 +374,6 @@ def test_callback_run_at_once_by_another_thread_is_recorded():
         tl = asyncio.run(main())
     finally:
         sys.setswitchinterval(interval)
-        other.call_soon_threadsafe(other.stop)
-        thread.join()
-        other.close()
     callbacks = [s for s in tl.spans if s.kind == "callback"]
     assert len(callbacks) == 31
     assert {(s.state, s.thread) for s in callbacks} == {("done", "loop-thread")}
@@ -393,22 +391,14 @@ def test_debug_mode_reprs_name_the_callers_line_not_the_recorder():
     assert "created at" in text and "aiocourse" not in text.split("created at")[1]
 
 
-def test_cancelling_a_cross_thread_future_adds_no_row():
-    other = asyncio.new_event_loop()
-    thread = threading.Thread(target=other.run_forever, name="loop-thread")
-    thread.start()
-    try:
-        async def main():
-            async with Timeline() as tl:
-                f = asyncio.run_coroutine_threadsafe(work(50), other)
-                await asyncio.sleep(UNIT)
-                f.cancel()  # asyncio hands task.cancel to the other loop's thread
-                await asyncio.sleep(UNIT)
-            return tl
+def test_cancelling_a_cross_thread_future_adds_no_row(other):
+    async def main():
+        async with Timeline() as tl:
+            f = asyncio.run_coroutine_threadsafe(work(50), other)
+            await asyncio.sleep(UNIT)
+            f.cancel()  # asyncio hands task.cancel to the other loop's thread
+            await asyncio.sleep(UNIT)
+        return tl
 
-        tl = asyncio.run(main())
-    finally:
-        other.call_soon_threadsafe(other.stop)
-        thread.join()
-        other.close()
+    tl = asyncio.run(main())
     assert [(s.name, s.state) for s in tl.spans] == [("work", "cancelled")]
