@@ -185,6 +185,81 @@ def _wait_for_lines(proc: subprocess.Popen, text: str, n: int) -> list[str]:
     raise AssertionError(f"the worker ended early: {''.join(seen)}")
 
 
+
+class _LostCancels:
+    """Make every redis-py command behave like Python 3.11's ``asyncio.wait_for`` at its worst.
+
+    3.11's wait_for, which redis-py sends each command through (socket_timeout is 5 s by
+    default), returns the result instead of raising CancelledError when cancel() arrives just
+    as the command finishes (CPython gh-86296, fixed in 3.12).  Here every cancel() that
+    arrives during a command is lost that way, and ``slow`` commands take that much longer.
+    """
+
+    def __init__(self, monkeypatch, slow: dict[str, float] | None = None) -> None:
+        self.lost: list[str] = []
+        self.slow = slow or {}
+        self.reading = asyncio.Event()
+        original = redis.asyncio.Redis.execute_command
+
+        async def execute_command(client, *args, **options):
+            name = str(args[0]).upper()
+            if name == "XREADGROUP":
+                self.reading.set()
+
+            async def command():
+                await asyncio.sleep(self.slow.get(name, 0))
+                return await original(client, *args, **options)
+
+            task = asyncio.ensure_future(command())
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                self.lost.append(name)
+                return await task
+
+        monkeypatch.setattr(redis.asyncio.Redis, "execute_command", execute_command)
+
+
+@needs_redis
+def test_graceful_stop_cancels_nothing_so_a_lost_cancel_cannot_hang_it(url, monkeypatch):
+    # Under make load (1 run in 10) a worker's stop hung: it cancelled its lease renewer
+    # while the renewal (XCLAIM) was in flight on Python 3.11, the cancel was lost, and the
+    # renewer looped for ever.  Now the renewer ends by itself.
+    lost = _LostCancels(monkeypatch, slow={"XCLAIM": 0.2})
+
+    async def main():
+        queue = await fresh_queue(url, "t-lost-stop")
+        await queue.push("15", "15")  # 0.15 s jobs: the renewal at 0.1 s is still in flight
+        worker = Worker(queue, sleep_job(UNIT), name="w", visibility_timeout=0.3)
+        task = asyncio.create_task(worker.run())
+        await until(lambda: _count(queue, "results", 2))
+        worker.stop()
+        finished, _ = await asyncio.wait([task], timeout=3)
+        assert finished, f"run() did not return after stop(); lost cancels: {lost.lost}"
+        assert task.result().done == 2 and lost.lost == []
+        await queue.redis.aclose()
+
+    run(main())
+
+
+@needs_redis
+def test_cancelling_run_works_even_when_the_cancel_is_lost_in_a_command(url, monkeypatch):
+    lost = _LostCancels(monkeypatch)
+
+    async def main():
+        queue = await fresh_queue(url, "t-lost-cancel")
+        worker = Worker(queue, sleep_job(UNIT), name="w", visibility_timeout=0.3)
+        task = asyncio.create_task(worker.run())
+        lost.reading.clear()
+        await lost.reading.wait()  # the reader is inside XREADGROUP (it blocks up to 0.1 s)
+        task.cancel()
+        finished, _ = await asyncio.wait([task], timeout=3)
+        assert lost.lost == ["XREADGROUP"]  # the cancel was lost, as on 3.11...
+        assert finished and task.cancelled()  # ...and run() noticed it all the same
+        await queue.redis.aclose()
+
+    run(main())
+
 @needs_redis
 def test_no_job_is_lost_when_a_worker_is_killed_mid_job(url):
     async def main():

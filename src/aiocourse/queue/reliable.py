@@ -275,6 +275,7 @@ class Worker:
         self._to_bury: list[tuple[bytes, str, bytes]] = []  # (id, reason, payload)
         self._errors: list[tuple[bytes, str]] = []
         self._flush_wanted = asyncio.Event()
+        self._jobs_over = asyncio.Event()  # graceful stop: nothing runs any more, renewals end
         self._stopping = False
         self._reader: aioredis.Redis | None = None
         self._reader_id: int | None = None
@@ -306,9 +307,12 @@ class Worker:
                 await self._read_loop(tg, drain)
                 if self._running:  # graceful stop: let the running jobs finish
                     await asyncio.wait(list(self._running.values()))
-                renewer.cancel()
+                # The helpers end by themselves, not by cancel(): a cancellation can vanish
+                # inside a redis-py command on Python 3.11 (see _raise_if_cancel_lost).
                 self._stopping = True
+                self._jobs_over.set()
                 self._flush_wanted.set()
+                await renewer
                 await flusher
         finally:
             if self._unblocker is not None:
@@ -337,12 +341,14 @@ class Worker:
     async def _read_loop(self, tg: asyncio.TaskGroup, drain: bool) -> None:
         q = self.queue
         next_reclaim = 0.0
+        cancels_before = asyncio.current_task().cancelling()
         block_ms = max(1, int(self.block * 1000))
         # Jobs this worker name held when it stopped last time (a restart with the same name):
         # reading from id 0 returns our own pending entries instead of new ones.
         await self._deliver(tg, await self._reader.xreadgroup(
             q.group, self.name, {q.stream: "0"}, count=self.concurrency), recovered=True)
         while not self._stopping:
+            _raise_if_cancel_lost(cancels_before)
             free = self.concurrency - len(self._running)
             if free <= 0:
                 self._slot_free.clear()
@@ -473,6 +479,7 @@ class Worker:
         """
         while True:
             await self._flush_wanted.wait()
+            _raise_if_cancel_lost()
             self._flush_wanted.clear()
             if self._to_ack or self._to_bury or self._errors:
                 await self._flush()
@@ -509,12 +516,32 @@ class Worker:
         """Tell Redis every visibility_timeout/3 that our running jobs are still ours."""
         q = self.queue
         while True:
-            await asyncio.sleep(self.visibility_timeout / 3)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.visibility_timeout / 3):
+                    await self._jobs_over.wait()
+            _raise_if_cancel_lost()
+            if self._jobs_over.is_set():
+                return
             ids = list(self._running)
             if ids:
                 # XCLAIM to ourselves with JUSTID resets the idle time without counting a
                 # new delivery: a lease renewal.
                 await q.redis.xclaim(q.stream, q.group, self.name, 0, ids, justid=True)
+
+
+def _raise_if_cancel_lost(cancels_before: int = 0) -> None:
+    """Raise CancelledError if this task was cancelled but the CancelledError never came.
+
+    On Python 3.11, ``asyncio.wait_for()`` drops a cancellation that arrives just as the
+    operation it waits for finishes (CPython gh-86296; 3.12 rebuilt wait_for on
+    ``asyncio.timeout()``, gh-96764).  redis-py sends every command through wait_for when a
+    ``socket_timeout`` is set (5 s by default), so ``task.cancel()`` can vanish inside any
+    command and a ``while`` loop would go on for ever.  The request still counts in
+    ``Task.cancelling()``, so the worker's loops look there.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() > cancels_before:
+        raise asyncio.CancelledError
 
 
 def _next_id(entry_id: bytes) -> str:
