@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 import aiohttp
+import checks_support
 from checks_support import load_solution as _load
 
 from aiocourse.checks import network
@@ -15,16 +16,9 @@ SOL13 = _load("13_scale")
 
 
 def run_check(check, answer, capsys) -> tuple[bool, str]:
-    async def main():
-        ok = await check(answer)
-        # Nothing the answer or the check started may outlive the check.
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not left, left
-        return ok
-
-    ok = asyncio.run(main())
-    assert not [t for t in threading.enumerate() if t.name == "LocalServer"]
-    return ok, capsys.readouterr().out
+    result = checks_support.run_check(check, answer, capsys)
+    assert not [t for t in threading.enumerate() if t.name == "LocalServer"]  # server stopped
+    return result
 
 
 async def template(*args):

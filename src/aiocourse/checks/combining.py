@@ -19,6 +19,7 @@ from time import perf_counter
 from typing import Any
 
 from ..exercises import Exercise
+from . import SLACK, UNIT
 
 __all__ = [
     "UNIT",
@@ -29,9 +30,6 @@ __all__ = [
     "check_handle_as_ready",
     "check_all_or_report",
 ]
-
-UNIT = 0.05  # seconds: the course's time unit (the seed post's 1 s)
-SLACK = 0.8  # units: how late an answer may finish and still count as "about" on time
 
 
 @dataclass

@@ -18,10 +18,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..exercises import Exercise
+from . import UNIT
 
 __all__ = ["UNIT", "check_make_tea", "check_take_turns"]
 
-UNIT = 0.05  # seconds, as in the notebooks
 
 TEA_STEPS = [("boil", 2), ("steep", 1), ("pour", 1)]
 

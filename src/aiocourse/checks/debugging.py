@@ -28,6 +28,7 @@ from typing import Any
 
 from ..exercises import Exercise, NotDone
 from ..scripts import run_script
+from . import SLACK, UNIT
 
 __all__ = [
     "UNIT",
@@ -37,9 +38,6 @@ __all__ = [
     "check_port_s3",
     "check_port_ctrl_c",
 ]
-
-UNIT = 0.05  # seconds: the course's time unit (the seed post's 1 s)
-SLACK = 0.8  # units: how late an answer may finish and still count as "about" on time
 
 
 def _units(seconds: float) -> str:

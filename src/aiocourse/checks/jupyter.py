@@ -16,10 +16,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..exercises import Exercise
+from . import UNIT
 
 __all__ = ["UNIT", "report", "check_finish_in_cell", "check_run_sync"]
-
-UNIT = 0.05  # seconds, as in the notebooks
 
 
 async def report(name: str, units: int) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..exercises import Exercise
 from ..http_server import LocalServer
+from . import UNIT
 
 __all__ = [
     "UNIT",
@@ -28,7 +29,6 @@ __all__ = [
     "check_worker_pool",
 ]
 
-UNIT = 0.05  # seconds: the course's time unit
 SLACK = 1.5  # units an answer may take beyond the ideal (server round trips, a busy machine)
 
 

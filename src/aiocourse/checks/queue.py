@@ -26,11 +26,11 @@ from ..exercises import Exercise, NotDone
 from ..loop_thread import LoopThread
 from ..queue.reliable import BadPayload
 from ..redis_server import start_redis
+from . import UNIT
 
 __all__ = ["UNIT", "check_blocking_master", "check_poison_pill", "check_parse_job",
            "check_take_over"]
 
-UNIT = 0.05  # seconds: the course's time unit (the seed post's 1 s)
 KEY = "queue"  # the post's list: the answers use it by name
 
 

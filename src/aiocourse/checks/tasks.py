@@ -21,10 +21,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..exercises import Exercise
+from . import UNIT
 
 __all__ = ["UNIT", "fetch", "check_fetch_all", "check_wait_for_callback", "check_fire"]
 
-UNIT = 0.05  # seconds, as in the notebooks
 
 FETCH_JOBS = [("slow", 4), ("fast", 1), ("medium", 2)]  # finishing order differs from this order
 

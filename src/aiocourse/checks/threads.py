@@ -25,6 +25,7 @@ from typing import Any
 
 from ..exercises import Exercise
 from ..loop_thread import LoopThread
+from . import UNIT
 
 __all__ = [
     "UNIT",
@@ -36,7 +37,6 @@ __all__ = [
     "check_make_on_done",
 ]
 
-UNIT = 0.05  # seconds: the course's time unit (the seed post's 1 s)
 # A right and a wrong answer differ by several units in each check (3 against 6, 2 against 20,
 # ...): the limits sit half-way, so that a busy machine does not fail a right answer.
 LOOP_NAME = "exercise loop"
