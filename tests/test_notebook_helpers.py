@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 
-from aiocourse.notebook import caught_warnings, our_tasks, setup
+import pytest
+
+from aiocourse.notebook import caught_log, caught_warnings, our_tasks, setup
 
 
 def test_setup_outside_and_inside_a_loop(capsys):
@@ -56,3 +60,32 @@ def test_our_tasks_keeps_cell_code_and_drops_kernel_code():
         return found
 
     assert asyncio.run(main()) == ["cell"]
+
+
+def test_caught_log_keeps_records_from_any_thread_and_nothing_reaches_stderr(capsys):
+    logger = logging.getLogger("asyncio")
+    before = (list(logger.handlers), logger.propagate, logger.level)
+    with caught_log("asyncio") as records:
+        logger.warning("from %s", "here")
+        thread = threading.Thread(target=logger.error, args=("from a thread",))
+        thread.start()
+        thread.join()
+        logger.debug("not shown: the logger's level is left as it is")
+    assert [(r.levelname, r.getMessage()) for r in records] == [
+        ("WARNING", "from here"), ("ERROR", "from a thread")]
+    assert capsys.readouterr().err == ""
+    assert (list(logger.handlers), logger.propagate, logger.level) == before
+
+
+def test_caught_log_restores_the_logger_when_the_block_raises():
+    logger = logging.getLogger("asyncio")
+    handlers = list(logger.handlers)
+    with pytest.raises(KeyError), caught_log():
+        {}["missing"]
+    assert logger.handlers == handlers and logger.propagate
+
+
+def test_caught_log_wants_a_logger_name():
+    with pytest.raises(TypeError, match="takes a logger name, such as 'asyncio'"):
+        with caught_log(logging.getLogger("asyncio")):
+            pass

@@ -6,19 +6,24 @@
     with caught_warnings():      # warnings printed as `Category: message`, never a temp path
         coro = asyncio.sleep(1)
         del coro                 # 'coroutine ... was never awaited' shows up here, in this cell
+
+    with caught_log("asyncio") as records:   # what asyncio logs, kept instead of on stderr
+        ...
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import platform
 import re
 import sys
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["setup", "caught_warnings", "our_tasks", "enable_figure_display", "MIN_PYTHON"]
+__all__ = ["setup", "caught_warnings", "caught_log", "our_tasks", "enable_figure_display",
+           "MIN_PYTHON"]
 
 MIN_PYTHON = (3, 11)
 
@@ -64,6 +69,32 @@ def caught_warnings(category: type[Warning] = Warning) -> Iterator[list[str]]:
                 lines.append(f"{w.category.__name__}: {w.message}")
     for line in lines:
         print(line)
+
+
+@contextlib.contextmanager
+def caught_log(name: str = "asyncio") -> Iterator[list[logging.LogRecord]]:
+    """Keep what the logger ``name`` emits in the block, from any thread, as a list of records.
+
+    Nothing reaches stderr meanwhile (in a notebook it would show in red, mixed into the cell's
+    own output), so the cell prints the lines it wants after the block.  The logger's
+    level is not changed: asyncio's DEBUG lines stay off unless you lower it.  Garbage is
+    collected at the end of the block, as in ``caught_warnings``, so a message sent when an
+    object dies belongs to this cell.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"caught_log() takes a logger name, such as 'asyncio', not {name!r}")
+    logger = logging.getLogger(name)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield records
+    finally:
+        gc.collect()
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def our_tasks(tasks=None) -> list:
