@@ -402,3 +402,20 @@ def test_cancelling_a_cross_thread_future_adds_no_row(other):
 
     tl = asyncio.run(main())
     assert [(s.name, s.state) for s in tl.spans] == [("work", "cancelled")]
+
+
+def test_a_call_that_started_late_but_ended_on_time_adds_up_across_its_row():
+    # Under load a to_thread(thread.join) began 0.3 units late and ended at 9: ran 8.7 units.
+    # Start and end are shown leaning early (0 and 9), so ran is shown as 9 - 0, not 8.
+    late_join = tlmod.Span(name="Thread.join()", kind="executor", thread="asyncio_0",
+                           created=0.0, slices=((0.3, 9.0),), end=9.0, state="done")
+    task = tlmod.Span(name="steps", kind="task", thread="MainThread", created=0.0,
+                      slices=((0.0, 0.2), (2.0, 2.3)), end=2.3, state="done")
+
+    class Fixed(Timeline):
+        spans = (task, late_join)
+        duration = 9.0
+
+    rows = Fixed().text(ndigits=0).splitlines()
+    assert rows[1].split()[-4:] == ["0", "2", "0", "done"]  # a task: its slices, 0.5 -> 0
+    assert rows[2].split()[-4:] == ["0", "9", "9", "done"]

@@ -553,6 +553,9 @@ class Timeline:
         The rounding leans early: a value counts as the step below until it is 3/4 of the way
         to the next, because a timer, a wake-up or a blocking call can only be late, never
         early, and on a busy machine it is late by more than half a step now and then.
+        A callback or an executor call holds its thread from its start to its end, so its
+        ``ran`` is shown as end minus start, as printed: a call that started late but ended on
+        time (a join) still adds up across its row.
         """
         if not unit > 0:
             raise ValueError(f"unit must be a positive number of seconds, not {unit!r}")
@@ -567,11 +570,17 @@ class Timeline:
                 return "-"
             return f"{round_late(t / unit, ndigits):.{ndigits}f}"
 
+        def ran(s: Span) -> str:
+            if s.kind == "task" or s.end is None:
+                return fmt(s.running)
+            shown = round_late(s.end / unit, ndigits) - round_late(s.start / unit, ndigits)
+            return f"{shown:.{ndigits}f}"
+
         rows = [["name"] + (["thread"] if threads else []) + ["start", "end", "ran", "state"]]
         for s in self._ordered(spans):
             state = s.state if s.error is None else f"error {s.error}"
             rows.append([s.name] + ([s.thread] if threads else [])
-                        + [fmt(s.start), fmt(s.end), fmt(s.running), state])
+                        + [fmt(s.start), fmt(s.end), ran(s), state])
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         numeric = {len(rows[0]) - 4, len(rows[0]) - 3, len(rows[0]) - 2}
         lines = []
