@@ -69,7 +69,7 @@ def test_blocking_master_accepts_the_solution(capsys):
 def test_blocking_master_rejects_polling(capsys):
     ok, out = run_check(checks.check_blocking_master, polling_master, capsys)
     assert not ok
-    assert "each job starts within a fifth of a unit" in out
+    assert "each job starts within 0.4 units" in out
 
 
 @needs_redis

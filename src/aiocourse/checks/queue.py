@@ -130,7 +130,10 @@ async def check_blocking_master(master_blocking) -> bool:
                           got=results, hint="LPUSH adds on the left: take from the right "
                                             "(BRPOP), or push order is reversed", stop=True)
                 delays = [(s - p) / UNIT for (_, s), p in zip(jobs.started, pushed, strict=True)]
-                ex.expect(max(delays) < 0.2, "each job starts within a fifth of a unit of its "
+                # A master that sleeps a unit between polls starts one of these jobs at least
+                # half a unit late, whatever its phase: the pushes' fractions (.1, .3, .6) leave
+                # a gap of .5.  BRPOP starts them at once (0.3 units seen under a CPU hog per core).
+                ex.expect(max(delays) < 0.4, "each job starts within 0.4 units of its "
                           "push (no sleeping between polls)",
                           got=f"{max(delays):.1f} units", hint="BRPOP waits inside Redis and "
                           "answers as soon as an item arrives; time.sleep adds up to a unit")
