@@ -69,7 +69,25 @@ def test_blocking_master_accepts_the_solution(capsys):
 def test_blocking_master_rejects_polling(capsys):
     ok, out = run_check(checks.check_blocking_master, polling_master, capsys)
     assert not ok
-    assert "each job starts within 0.4 units" in out
+    assert "each job starts within 20 ms of its push" in out
+
+
+def master_that_looks_at_stop_rarely(rcon, loop, stop, work):
+    futures = []
+    while True:
+        item = rcon.brpop("queue", timeout=0.5)  # fast pickup, but `stop` waits up to 0.5 s
+        if item is None:
+            if stop.is_set():
+                return futures
+            continue
+        futures.append(asyncio.run_coroutine_threadsafe(work(int(item[1])), loop))
+
+
+@needs_redis
+def test_blocking_master_rejects_a_long_brpop_timeout(capsys):
+    ok, out = run_check(checks.check_blocking_master, master_that_looks_at_stop_rarely, capsys)
+    assert not ok
+    assert "returns within 0.2 s after `stop` is set" in out
 
 
 @needs_redis
