@@ -1,6 +1,7 @@
 """The checks of notebook 03 accept the reference solutions and reject typical mistakes."""
 
 import asyncio
+import time
 
 from checks_support import load_solution
 
@@ -107,6 +108,20 @@ def test_wait_for_callback_rejects_a_guessed_sleep(capsys):
         return box[0]  # the callback comes after 2 to 3 units: usually still empty
 
     assert run(check_wait_for_callback, wait_for_callback) is False
+
+
+def test_wait_for_callback_rejects_a_guessed_sleep_that_a_stall_makes_lucky(capsys):
+    # What a busy machine does (seen under make load): the loop stalls just before the guess
+    # wakes, and then runs the guess's timer and the callback's in one pass, sleep first.
+    async def wait_for_callback(subscribe):
+        box = []
+        subscribe(box.append)
+        asyncio.get_running_loop().call_later(1.9 * UNIT, time.sleep, 1.2 * UNIT)
+        await asyncio.sleep(2 * UNIT)
+        return box[0]  # filled: the callback ran before this task resumed
+
+    assert run(check_wait_for_callback, wait_for_callback) is False
+    assert "returns because the callback ran" in capsys.readouterr().out
 
 
 # --- Exercise 3.3 ------------------------------------------------------------------------------

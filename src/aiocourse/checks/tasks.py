@@ -79,6 +79,7 @@ async def check_wait_for_callback(wait_for_callback: Callable[..., Coroutine]) -
     value = f"signal-{random.randrange(10**6):06d}"
     calls: list[float] = []
     fired: list[float] = []
+    woken_before: list[bool] = []  # was the answer already woken by something else?
 
     def subscribe(callback: Callable[[Any], Any]) -> None:
         if not callable(callback):
@@ -89,6 +90,12 @@ async def check_wait_for_callback(wait_for_callback: Callable[..., Coroutine]) -
 
         def deliver() -> None:
             fired.append(time.perf_counter())
+            # A late loop (a busy machine) can run a guessed sleep's timer and this one in the
+            # same pass, sleep first: the guess then finds the value by luck.  The task's
+            # awaited future tells: done already means something other than the callback
+            # woke it.  (_fut_waiter: what a task awaits; in both Task implementations.)
+            waiter = getattr(answer, "_fut_waiter", None)
+            woken_before.append(waiter is not None and waiter.done())
             callback(value)
 
         loop.call_later(delay * UNIT, deliver)
@@ -106,6 +113,9 @@ async def check_wait_for_callback(wait_for_callback: Callable[..., Coroutine]) -
                   got=result, hint="pass fut.set_result as the callback, then `return await fut`")
     tl = ex.timeline
     if tl is not None and ex.passed:
+        ex.expect(not (woken_before and woken_before[0]), "returns because the callback ran",
+                  got="your task was already woken (by a sleep?) when the callback came",
+                  hint="await a Future that the callback completes, not a sleep")
         late = (returned_at - fired[0]) / UNIT if fired else float("inf")
         ex.expect(late < 0.5, "returns as soon as the callback has run",
                   got=f"returned {late:.1f} units after the callback",
