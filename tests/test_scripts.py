@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import signal
 import tempfile
 
 import psutil
@@ -25,9 +27,7 @@ def test_output_and_exit_code():
     assert run.returncode == 3 and str(run).endswith("[exit code 3]")
 
 
-def test_real_sigint_reaches_asyncio_run():
-    before = _children()
-    run = run_script("""
+INTERRUPTIBLE = """
         import asyncio
         async def main():
             try:
@@ -39,10 +39,35 @@ def test_real_sigint_reaches_asyncio_run():
             asyncio.run(main())
         except KeyboardInterrupt:
             print("KeyboardInterrupt")
-    """, interrupt_on="Waiting", interrupt_after=0.1, timeout=20)
+"""
+
+
+def test_real_sigint_reaches_asyncio_run():
+    before = _children()
+    run = run_script(INTERRUPTIBLE, interrupt_on="Waiting", interrupt_after=0.1, timeout=20)
     assert run.interrupted and not run.timed_out
     assert run.output == "Waiting\ncleanup ran\nKeyboardInterrupt\n"
     assert _children() == before
+
+
+@pytest.mark.parametrize("from_thread", [False, True], ids=["main thread", "other thread"])
+def test_sigint_reaches_the_script_when_this_process_ignores_it(from_thread):
+    # What `make test &` does: a shell starts background jobs with SIGINT ignored (seen: every
+    # Ctrl+C test failed in a suite started that way).  The script still gets a real Ctrl+C.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        if from_thread:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                run = pool.submit(run_script, INTERRUPTIBLE, interrupt_on="Waiting",
+                                  interrupt_after=0.1, timeout=20).result()
+        else:
+            run = run_script(INTERRUPTIBLE, interrupt_on="Waiting", interrupt_after=0.1,
+                             timeout=20)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # this process: unchanged
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert run.interrupted and not run.timed_out
+    assert run.output == "Waiting\ncleanup ran\nKeyboardInterrupt\n"
 
 
 def test_timeout_kills_and_cleans_up(tmp_path, monkeypatch):

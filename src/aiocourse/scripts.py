@@ -66,6 +66,11 @@ def _sanitize(text: str, folder: str) -> str:
     return re.sub(r"\bat 0x[0-9a-fA-F]+", "at 0x…", text)
 
 
+def _default_sigint() -> None:
+    # Runs in the child between fork and exec: only the signal's disposition is changed.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after: float = 0.0,
                timeout: float = 10.0, args: tuple[str, ...] = (),
                python: str | None = None, env: dict[str, str] | None = None) -> ScriptRun:
@@ -90,10 +95,14 @@ def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after:
     chunks: list[str] = []
     seen = threading.Event()  # set when the marker appears, or when the output ends
     found: list[bool] = []    # non-empty once the marker really appeared
+    # A shell starts a background job (`make test &`, `nohup ... &`) with SIGINT ignored, and an
+    # ignored signal stays ignored in every child: then no Ctrl+C could reach the script.
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     proc = subprocess.Popen(
         [python or sys.executable, "-u", path, *args], cwd=folder, env=child_env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl+C meant for the notebook never reaches the child
+        preexec_fn=_default_sigint if ignored else None,
     )
 
     def read() -> None:
