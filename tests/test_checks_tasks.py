@@ -111,13 +111,14 @@ def test_wait_for_callback_rejects_a_guessed_sleep(capsys):
 
 
 def test_wait_for_callback_rejects_a_guessed_sleep_that_a_stall_makes_lucky(capsys):
-    # What a busy machine does (seen under make load): the loop stalls just before the guess
-    # wakes, and then runs the guess's timer and the callback's in one pass, sleep first.
+    # What a busy machine does (seen under make load): the loop stalls, and then runs the
+    # guess's timer and the callback's (due at 2 to 3 units) in one pass, sleep first.  The
+    # stall begins before either is due and ends after both, so this holds under any load.
     async def wait_for_callback(subscribe):
         box = []
         subscribe(box.append)
-        asyncio.get_running_loop().call_later(1.9 * UNIT, time.sleep, 1.2 * UNIT)
-        await asyncio.sleep(2 * UNIT)
+        asyncio.get_running_loop().call_soon(time.sleep, 3.1 * UNIT)
+        await asyncio.sleep(1.9 * UNIT)
         return box[0]  # filled: the callback ran before this task resumed
 
     assert run(check_wait_for_callback, wait_for_callback) is False
