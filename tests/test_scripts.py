@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import signal
 import tempfile
 
@@ -50,6 +51,21 @@ def test_real_sigint_reaches_asyncio_run():
     assert _children() == before
 
 
+def test_a_pattern_waits_for_the_third_line():
+    run = run_script("""
+        import time
+        try:
+            for x in (1, 2, 3):
+                print("Waiting:", x)
+                time.sleep(0.2)
+            time.sleep(30)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt")
+    """, interrupt_on=re.compile(r"Waiting: *3"), timeout=20)
+    assert run.interrupted and not run.timed_out
+    assert run.output == "Waiting: 1\nWaiting: 2\nWaiting: 3\nKeyboardInterrupt\n"
+
+
 @pytest.mark.parametrize("from_thread", [False, True], ids=["main thread", "other thread"])
 def test_sigint_reaches_the_script_when_this_process_ignores_it(from_thread):
     # What `make test &` does: a shell starts background jobs with SIGINT ignored (seen: every
@@ -92,6 +108,8 @@ def test_bad_input():
         run_script("pass", timeout=0)
     with pytest.raises(TypeError, match="interrupt_on"):
         run_script("pass", interrupt_on=1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="pattern of str"):
+        run_script("pass", interrupt_on=re.compile(b"Waiting"))  # type: ignore[arg-type]
 
 
 def test_waiting_for_a_text_that_never_comes_ends_with_the_script():

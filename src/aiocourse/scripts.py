@@ -10,8 +10,10 @@
 The code is written to ``script.py`` in a fresh temporary folder and run with this Python
 (``python -u``, so its output arrives in order).  With ``interrupt_on`` set, a real SIGINT is sent
 ``interrupt_after`` seconds after that text first appears in the output ("" means: after the
-start).  The child never outlives the call: it is killed at ``timeout``, and the folder is removed.
-Paths of this machine are replaced in the transcript so that it reads the same everywhere.
+start); ``interrupt_on`` may also be a compiled pattern, searched in the output so far (e.g.
+``re.compile(r"Waiting: *3")``).  The child never outlives the call: it is killed at
+``timeout``, and the folder is removed.  Paths of this machine are replaced in the transcript so
+that it reads the same everywhere.
 """
 
 from __future__ import annotations
@@ -66,12 +68,17 @@ def _sanitize(text: str, folder: str) -> str:
     return re.sub(r"\bat 0x[0-9a-fA-F]+", "at 0x…", text)
 
 
+def _appears(marker: str | re.Pattern[str], output: str) -> bool:
+    return marker in output if isinstance(marker, str) else marker.search(output) is not None
+
+
 def _default_sigint() -> None:
     # Runs in the child between fork and exec: only the signal's disposition is changed.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after: float = 0.0,
+def run_script(source: str, *, interrupt_on: str | re.Pattern[str] | None = None,
+               interrupt_after: float = 0.0,
                timeout: float = 10.0, args: tuple[str, ...] = (),
                python: str | None = None, env: dict[str, str] | None = None) -> ScriptRun:
     """Run ``source`` as ``script.py`` in a child process and return its transcript."""
@@ -79,8 +86,11 @@ def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after:
         raise TypeError(f"source must be the script's text (a str), not {type(source).__name__}")
     if timeout <= 0 or interrupt_after < 0:
         raise ValueError("timeout must be > 0 and interrupt_after >= 0 (seconds)")
-    if interrupt_on is not None and not isinstance(interrupt_on, str):
-        raise TypeError("interrupt_on is the text to wait for before Ctrl+C, e.g. 'Waiting'")
+    if interrupt_on is not None and not isinstance(interrupt_on, str | re.Pattern):
+        raise TypeError("interrupt_on is the text to wait for before Ctrl+C, e.g. 'Waiting', "
+                        "or a compiled pattern, e.g. re.compile(r'Waiting: *3')")
+    if isinstance(interrupt_on, re.Pattern) and not isinstance(interrupt_on.pattern, str):
+        raise TypeError("interrupt_on must be a pattern of str (the output is text), not bytes")
     folder = tempfile.mkdtemp(prefix="aiocourse-")
     path = os.path.join(folder, "script.py")
     with open(path, "w", encoding="utf-8") as f:
@@ -109,7 +119,7 @@ def run_script(source: str, *, interrupt_on: str | None = None, interrupt_after:
         assert proc.stdout is not None
         for raw in iter(lambda: proc.stdout.readline(), b""):
             chunks.append(raw.decode("utf-8", "replace"))
-            if interrupt_on is not None and not found and interrupt_on in "".join(chunks):
+            if interrupt_on is not None and not found and _appears(interrupt_on, "".join(chunks)):
                 found.append(True)
                 seen.set()
         seen.set()  # the output ended: stop waiting for a text that will never come

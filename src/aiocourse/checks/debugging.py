@@ -412,6 +412,8 @@ async def check_port_s3(answer: Callable[..., Any]) -> bool:
 
 
 _CANCELLED = re.compile(r"Cancelled:\s*(\d+)")
+# Three "Waiting"s, however printed (possessive: the search stays linear in a long output).
+_THIRD_WAITING = re.compile(r"(?s)(?:Waiting(?:(?!Waiting).)*+){2}Waiting")
 
 
 async def check_port_ctrl_c(answer: Callable[[], str]) -> bool:
@@ -437,11 +439,13 @@ async def check_port_ctrl_c(answer: Callable[[], str]) -> bool:
         ex.expect("Interrupted" not in quiet.output and not _CANCELLED.search(quiet.output),
                   "without Ctrl+C nothing is cancelled and it does not print Interrupted",
                   got=quiet.output.strip())
-        run = await asyncio.to_thread(run_script, source, interrupt_on="Waiting",
-                                      interrupt_after=0.5 * UNIT, timeout=5, env=env)
+        # Ctrl+C as soon as the third task has said Waiting: the first ends one unit after it
+        # started, and under load half a unit of waiting here was not always enough.
+        run = await asyncio.to_thread(run_script, source, interrupt_on=_THIRD_WAITING,
+                                      timeout=5, env=env)
         out = run.output
-        ex.expect(run.interrupted, "prints 'Waiting: ...' (the check presses Ctrl+C then)",
-                  got=out.strip() or run.status, stop=True)
+        ex.expect(run.interrupted, "each task prints 'Waiting: ...' (the check presses "
+                  "Ctrl+C after the third)", got=out.strip() or run.status, stop=True)
         ex.expect(sorted(int(n) for n in _CANCELLED.findall(out)) == [1, 2, 3],
                   "with Ctrl+C each task prints 'Cancelled: <x>' once (x = 1, 2, 3)",
                   got=out.strip(), hint="keep the task coroutine of the exercise; run the "
