@@ -14,7 +14,7 @@ async def main(task):
 PORTED_S7 = '''
 import asyncio
 
-UNIT = 0.05  # the post's 1 second
+UNIT = 0.2  # the post's 1 second (as in notebook 15's S7)
 
 
 async def task(x):
