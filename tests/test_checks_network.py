@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import aiohttp
 import checks_support
 from checks_support import load_solution as _load
 
-from aiocourse.checks import network
+from aiocourse.checks import UNIT, network
 
 SOL12 = _load("12_network_io")
 SOL13 = _load("13_scale")
@@ -211,6 +212,26 @@ def test_few_timers_accepts_events(capsys):
                              *(wait(i, d) for i, d in enumerate(delays)))
 
     ok, out = run_check(network.check_few_timers, with_events, capsys)
+    assert ok, out
+
+
+def test_few_timers_accepts_a_machine_slow_to_make_the_tasks(capsys):
+    # Seen in CI on a fresh clone: the loop was busy making the tasks until 3.7 units, so the
+    # 1-unit deadline came late while the 4- and 7-unit ones were on time.
+    async def slow_start(delays, done):
+        loop = asyncio.get_running_loop()
+        ready = {d: loop.create_future() for d in set(delays)}
+        for d, future in ready.items():
+            loop.call_later(d, future.set_result, None)
+        time.sleep(3.7 * UNIT)  # the tasks take this long to make
+
+        async def wait(i, future):
+            await future
+            done(i)
+
+        await asyncio.gather(*(wait(i, ready[d]) for i, d in enumerate(delays)))
+
+    ok, out = run_check(network.check_few_timers, slow_start, capsys)
     assert ok, out
 
 
