@@ -215,15 +215,13 @@ def test_few_timers_accepts_events(capsys):
     assert ok, out
 
 
-def test_few_timers_accepts_a_machine_slow_to_make_the_tasks(capsys):
-    # Seen in CI on a fresh clone: the loop was busy making the tasks for 0.19 s, so the first
-    # deadline came late while the others were on time.
-    async def slow_start(delays, done):
+def one_future_per_deadline(set_timers):
+    """An answer with one future per distinct delay, set by timers that ``set_timers(loop,
+    futures)`` schedules; each task awaits its delay's future, then calls done(i)."""
+    async def answer(delays, done):
         loop = asyncio.get_running_loop()
         ready = {d: loop.create_future() for d in set(delays)}
-        for d, future in ready.items():
-            loop.call_later(d, future.set_result, None)
-        time.sleep(0.25)  # the tasks take this long to make: past the first deadline
+        set_timers(loop, ready)
 
         async def wait(i, future):
             await future
@@ -231,7 +229,18 @@ def test_few_timers_accepts_a_machine_slow_to_make_the_tasks(capsys):
 
         await asyncio.gather(*(wait(i, ready[d]) for i, d in enumerate(delays)))
 
-    ok, out = run_check(network.check_few_timers, slow_start, capsys)
+    return answer
+
+
+def test_few_timers_accepts_a_machine_slow_to_make_the_tasks(capsys):
+    # Seen in CI on a fresh clone: the loop was busy making the tasks for 0.19 s, so the first
+    # deadline came late while the others were on time.
+    def slow_start(loop, ready):
+        for d, future in ready.items():
+            loop.call_later(d, future.set_result, None)
+        time.sleep(0.25)  # the tasks take this long to make: past the first deadline
+
+    ok, out = run_check(network.check_few_timers, one_future_per_deadline(slow_start), capsys)
     assert ok, out
 
 
@@ -240,27 +249,18 @@ def test_few_timers_accepts_a_loop_paused_right_after_a_deadline(capsys):
     # run just after 0.7 s (a pause of the whole process: the machine's other work, or a GC).
     # Here the loop stops for 0.12 s just after the 0.7 s deadline; no timer of the check can run
     # in the pause, so the check must not count it against the answer.
-    async def paused(delays, done):
-        loop = asyncio.get_running_loop()
-        ready = {d: loop.create_future() for d in set(delays)}
+    def pause_then_set(future):
+        time.sleep(0.12)
+        future.set_result(None)
 
-        def pause_then_set(future):
-            time.sleep(0.12)
-            future.set_result(None)
-
+    def paused(loop, ready):
         for d, future in ready.items():
             if d == 0.7:  # 0.03 s after the deadline, so the check's own timer ran after it
                 loop.call_later(d + 0.03, pause_then_set, future)
             else:
                 loop.call_later(d, future.set_result, None)
 
-        async def wait(i, future):
-            await future
-            done(i)
-
-        await asyncio.gather(*(wait(i, ready[d]) for i, d in enumerate(delays)))
-
-    ok, out = run_check(network.check_few_timers, paused, capsys)
+    ok, out = run_check(network.check_few_timers, one_future_per_deadline(paused), capsys)
     assert ok, out
 
 
