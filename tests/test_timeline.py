@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import threading
 import time
 from asyncio import base_events, events
@@ -419,3 +420,117 @@ def test_a_call_that_started_late_but_ended_on_time_adds_up_across_its_row():
     rows = Fixed().text(ndigits=0).splitlines()
     assert rows[1].split()[-4:] == ["0", "2", "0", "done"]  # a task: its slices, 0.5 -> 0
     assert rows[2].split()[-4:] == ["0", "9", "9", "done"]
+
+
+def _busy(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+async def _first_slice_then(units: float, busy: float):
+    _busy(busy)  # the first step holds the thread: its slice is measurable
+    if units:
+        await asyncio.sleep(units * UNIT)
+    return "ok"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are new in 3.12")
+def test_eager_task_factory_keeps_the_first_slice_and_an_eager_finish():
+    async def main():
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+        async with Timeline() as tl:
+            waits = asyncio.create_task(_first_slice_then(1, UNIT), name="waits")
+            at_once = asyncio.create_task(_first_slice_then(0, UNIT), name="at once")
+            assert at_once.done() and not waits.done()  # eager: it ran inside create_task
+            await waits
+        return tl
+
+    tl = asyncio.run(main())
+    for name in ("waits", "at once"):
+        span = tl[name]
+        assert span.state == "done" and span.thread == "MainThread", span
+        assert span.slices[0][1] - span.slices[0][0] >= UNIT  # the eager first step is there
+    assert len(tl["waits"].slices) == 2 and len(tl["at once"].slices) == 1
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="create_task(eager_start=...) is 3.14's")
+def test_eager_start_per_task_keeps_the_first_slice_and_an_eager_finish():
+    async def main():
+        async with Timeline() as tl:
+            waits = asyncio.create_task(_first_slice_then(1, UNIT), name="waits",
+                                        eager_start=True)
+            at_once = asyncio.create_task(_first_slice_then(0, UNIT), name="at once",
+                                          eager_start=True)
+            lazy = asyncio.create_task(_first_slice_then(0, 0), name="lazy")
+            assert at_once.done() and not lazy.done()
+            await asyncio.gather(waits, lazy)
+        return tl
+
+    tl = asyncio.run(main())
+    assert [tl[n].state for n in ("waits", "at once", "lazy")] == ["done"] * 3
+    assert {tl[n].thread for n in ("waits", "at once", "lazy")} == {"MainThread"}
+    assert tl["at once"].slices[0][1] - tl["at once"].slices[0][0] >= UNIT
+    assert len(tl["waits"].slices) == 2 and len(tl["lazy"].slices) == 1
+    # the eager one ran before the lazy one, which waited for the loop's next pass
+    assert tl["at once"].slices[0][1] <= tl["lazy"].slices[0][0]
+
+
+class _TaskLike(asyncio.Future):
+    """A Task-like object from a task factory: a Future that drives its coroutine itself,
+    with no name and none of asyncio.Task's private slots."""
+
+    def __init__(self, coro, loop):
+        super().__init__(loop=loop)
+        self._coro = coro
+        loop.call_soon(self._step)
+
+    def _step(self, value=None):
+        try:
+            waiting = self._coro.send(value)
+        except StopIteration as stop:
+            self.set_result(stop.value)
+        except BaseException as exc:  # noqa: BLE001 - a test double
+            self.set_exception(exc)
+        else:
+            if waiting is None:  # a bare yield (asyncio.sleep(0)): run again on the next pass
+                self.get_loop().call_soon(self._step)
+            else:
+                waiting.add_done_callback(self._wakeup)
+
+    def _wakeup(self, future):  # a bound method, as asyncio.Task's: how a step is told apart
+        self._step(future.result())
+
+    def set_name(self, name):  # asked for by loop.create_task(name=...); there is no get_name
+        pass
+
+    def get_coro(self):
+        return self._coro
+
+
+def test_a_task_factory_may_return_a_task_like_object():
+    async def job():
+        await asyncio.sleep(UNIT)
+        return 42
+
+    async def fails():
+        await asyncio.sleep(0)
+        raise ValueError("no")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(lambda loop, coro, **kwargs: _TaskLike(coro, loop))
+        loop.set_debug(True)  # create_task then reads the task's _source_traceback
+        async with Timeline() as tl:
+            ok = loop.create_task(job(), name="ignored by the factory")
+            bad = loop.create_task(fails())
+            assert await ok == 42
+            with pytest.raises(ValueError):
+                await bad
+        loop.set_task_factory(None)
+        return tl
+
+    tl = asyncio.run(main())
+    assert [(s.name, s.state, s.error) for s in tl.spans] == [
+        ("ignored by the factory", "done", None), ("fails", "error", "ValueError('no')")]
+    assert len(tl["ignored by the factory"].slices) == 2

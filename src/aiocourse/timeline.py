@@ -99,17 +99,24 @@ _probe_lock = threading.Lock()
 _probe_users = 0
 
 
+def _task_name(task) -> str | None:
+    # A task factory may return a Task-like object without names (see _create_task).
+    get_name = getattr(task, "get_name", None)
+    return get_name() if get_name is not None else None
+
+
 def _finish_task(tl: Timeline, i: int, task: asyncio.Task, t: float) -> None:
     if task.cancelled():
-        tl._fin.append((i, t, task.get_name(), "cancelled", None))
+        tl._fin.append((i, t, _task_name(task), "cancelled", None))
         return
     # Read the private slot, not task.exception(): that would mark the exception as retrieved and
     # silence the "Task exception was never retrieved" warning that a lesson may want to show.
-    exc = task._exception
+    # (A Task-like object from a task factory may not have the slot: then ask it.)
+    exc = task._exception if hasattr(task, "_exception") else task.exception()
     if exc is None:
-        tl._fin.append((i, t, task.get_name(), "done", None))
+        tl._fin.append((i, t, _task_name(task), "done", None))
     else:
-        tl._fin.append((i, t, task.get_name(), "error", _short_repr(exc)))
+        tl._fin.append((i, t, _task_name(task), "error", _short_repr(exc)))
 
 
 def _report(handle: events.Handle, exc: BaseException) -> None:
@@ -148,7 +155,7 @@ def _run(self: events.Handle) -> None:
                 tl._thread[i] = threading.current_thread().name
                 # Read here, not in create_task: 3.11's asyncio.create_task names the task
                 # only after loop.create_task has returned.
-                tl._given[i] = task.get_name()
+                tl._given[i] = _task_name(task) or tl._given[i]
             tl._s_i.append(i)
             tl._s_t0.append(t0)
             tl._s_t1.append(t1)
@@ -208,16 +215,18 @@ def _create_task(self, coro, *args, **kwargs):
             _REC.reset(token)
     tl._ids[i] = id(task)
     tl._loops.add(self)
-    tb = task._source_traceback  # debug mode: where the task was created
+    # A task factory may return a Task-like object that is not an asyncio.Task.
+    tb = getattr(task, "_source_traceback", None)  # debug mode: where the task was created
     if tb and tb[-1][0] == __file__:
         del tb[-1]  # show the caller's line, as without recording ("created at ...")
-    if self._task_factory is not None:
-        # An eager task factory (3.12+) runs the first step inside create_task: count it.
-        if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
-            tl._thread[i] = threading.current_thread().name
-            tl._s_i.append(i)
-            tl._s_t0.append(t0)
-            tl._s_t1.append(perf_counter())
+    # An eager task (eager_task_factory, 3.12+; create_task(..., eager_start=True), 3.14+) ran
+    # its first step inside create_task, not through Handle._run: count that step here.
+    if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
+        tl._thread[i] = threading.current_thread().name
+        tl._given[i] = _task_name(task) or tl._given[i]
+        tl._s_i.append(i)
+        tl._s_t0.append(t0)
+        tl._s_t1.append(perf_counter())
         if task.done():
             _finish_task(tl, i, task, perf_counter())
     return task
