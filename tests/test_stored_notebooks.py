@@ -61,3 +61,30 @@ def test_every_notebook_shows_a_timeline(path: Path):
                     if c["cell_type"] == "code")
     assert "Timeline()" in src and (".show(" in src or ".text(" in src), \
         f"{path.name} must record a Timeline and print its checked text form"
+
+
+REFERENCE = "3.14"  # the Python the stored outputs come from (conftest.py, docs/AUTHORING.md)
+MAX_VERSION_DEPENDENT = 12
+
+
+def _code_cells(path: Path) -> list[dict]:
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_come_from_the_reference_python(path: Path):
+    shown = "".join("".join(out.get("text", "")) for cell in _code_cells(path)
+                    for out in cell.get("outputs", []))
+    versions = set(re.findall(r"^Python (3\.\d+)\.\d+, ", shown, flags=re.M))
+    assert versions == {REFERENCE}, (
+        f"{path.name} was run on Python {sorted(versions) or '?'}: stored outputs come from "
+        f"{REFERENCE} (tools/execute_notebooks.py on {REFERENCE}; tools/sid.sh has it)")
+
+
+def test_few_cells_differ_between_versions():
+    tagged = [f"{path.name} cell {i}" for path in NOTEBOOKS
+              for i, cell in enumerate(_code_cells(path))
+              if "version-dependent" in cell.get("metadata", {}).get("tags", [])]
+    assert len(tagged) <= MAX_VERSION_DEPENDENT, (
+        f"{len(tagged)} cells are tagged version-dependent (at most {MAX_VERSION_DEPENDENT}): "
+        "print a fact that holds on every Python instead; " + ", ".join(tagged))

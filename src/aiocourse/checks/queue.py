@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -57,7 +58,7 @@ async def _run_master(ex: Exercise, master: Callable, rcon: redis.Redis, args: t
     """Run ``master(*args)`` in a thread; a master that never returns is a failure, not a hang."""
     if not callable(master):
         ex.expect(False, "a function", got=type(master).__name__, stop=True)
-    if asyncio.iscoroutinefunction(master):
+    if inspect.iscoroutinefunction(master):
         ex.expect(False, "a plain function (def), like the post's master", got="async def",
                   hint="the master runs in the main thread and blocks it; the jobs are the "
                        "coroutines", stop=True)
