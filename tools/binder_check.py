@@ -9,7 +9,8 @@ docs "Where to put configuration files" and "runtime.txt"):
 
 - A `binder/` folder exists, so only the files in it count; the root's pyproject.toml and
   requirements.txt are ignored.
-- `binder/runtime.txt` says `python-3.11`: the Python buildpack, Python 3.11.
+- `binder/runtime.txt` says `python-3.14`: the Python buildpack, Python 3.14 (the course's
+  reference; repo2docker's conda environments go up to 3.14).
 - `binder/apt.txt` packages are installed with apt-get.
 - `binder/requirements.txt` holds a local reference (`-e .`), so the whole repository is copied
   into the image first and `pip install -r binder/requirements.txt` runs in the repository's root
@@ -32,7 +33,7 @@ What this script does, each step failing loudly:
    (pinned as in requirements.txt) are installed on top for this step only: they are test tools,
    the Binder image does not need them, and they are installed after steps 3-4 have passed.
 
-What still differs from Binder: conda-forge's Python 3.11 and repo2docker's own Jupyter packages
+What still differs from Binder: conda-forge's Python 3.14 and repo2docker's own Jupyter packages
 under our pins (we start from an empty venv, which is stricter), Ubuntu instead of this machine's
 system, a non-root user, and no network restrictions.  REDIS_URL is unset here, as on Binder.
 """
@@ -89,14 +90,19 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None,
 
 
 def pins(path: Path) -> dict[str, str]:
-    """name -> '==version' (or the whole line) for each requirement line, comments dropped."""
+    """name (with its environment marker, if any) -> '==version' for each requirement line,
+    comments dropped: `numpy==2.4.6; python_version < "3.12"` is `numpy; python_version<"3.12"`."""
     found = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if not line or line.startswith("-"):
             continue
-        m = re.match(r"([A-Za-z0-9_.\-\[\]]+)\s*(.*)", line)
-        found[m.group(1).lower().replace("_", "-")] = m.group(2).replace(" ", "")
+        requirement, _, marker = line.partition(";")
+        m = re.match(r"([A-Za-z0-9_.\-\[\]]+)\s*(.*)", requirement.strip())
+        name = m.group(1).lower().replace("_", "-")
+        if marker.strip():
+            name += "; " + marker.strip().replace(" ", "")
+        found[name] = m.group(2).replace(" ", "")
     return found
 
 
@@ -206,8 +212,8 @@ def build(python: Path, repo: Path, venv: Path, env: dict) -> Path:
 
 def check_launch(py: Path, repo: Path, env: dict) -> None:
     step("4. the launch: imports, and JupyterLab serving the badge's notebook")
-    modules = ["aiocourse"] + [IMPORT_NAMES.get(n, n.replace("-", "_"))
-                               for n in pins(BINDER / "requirements.txt")]
+    names = {n.split(";")[0] for n in pins(BINDER / "requirements.txt")}
+    modules = ["aiocourse"] + [IMPORT_NAMES.get(n, n.replace("-", "_")) for n in sorted(names)]
     code = ("import importlib, sys; from pathlib import Path\n"
             f"for name in {modules!r}:\n"
             "    m = importlib.import_module(name)\n"
