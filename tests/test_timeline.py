@@ -12,7 +12,7 @@ from asyncio import base_events, events
 import pytest
 from matplotlib.figure import Figure
 
-from aiocourse import Timeline
+from aiocourse import Timeline, _probe
 from aiocourse import timeline as tlmod
 
 UNIT = 0.02
@@ -42,6 +42,7 @@ def other():
 
 def originals() -> tuple:
     return (events.Handle._run, base_events.BaseEventLoop.create_task,
+            base_events.BaseEventLoop.call_soon,
             base_events.BaseEventLoop.call_soon_threadsafe,
             base_events.BaseEventLoop.run_in_executor)
 
@@ -286,16 +287,17 @@ def test_plot_returns_a_figure_and_scales():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["t2", "t1", "t0"]
     assert ax.get_title() == "three tasks"
     big = asyncio.run(main(10_000))
-    t = time.perf_counter()
     fig = big.plot()
     fig.canvas.draw()
-    # Not a timing assertion on the machine's speed: a per-task artist loop would take minutes.
-    assert time.perf_counter() - t < 30
-    assert len(fig.axes[0].collections) <= 4
+    # One collection per colour of bar and per kind of mark, never one artist per task
+    # (bench/timeline_overhead.py times it).
+    from aiocourse import timeline_plot
+
+    assert len(fig.axes[0].collections) <= 3 + 1 + len(timeline_plot.MARKERS)
 
 
 def test_probe_is_idle_when_no_timeline():
-    assert tlmod._probe_users == 0
+    assert _probe.users() == 0
     assert originals() == ORIGINALS
 
 
@@ -534,3 +536,180 @@ def test_a_task_factory_may_return_a_task_like_object():
     assert [(s.name, s.state, s.error) for s in tl.spans] == [
         ("ignored by the factory", "done", None), ("fails", "error", "ValueError('no')")]
     assert len(tl["ignored by the factory"].slices) == 2
+
+
+# --- the caller's row, readiness, what a task waits for, marks --------------------------------
+
+
+def test_caller_row_shows_the_block_and_how_it_ended():
+    async def fails_at(units):
+        await asyncio.sleep(units * UNIT)
+        raise ValueError("late")
+
+    async def main():
+        async with Timeline(caller="main") as ok:
+            await asyncio.gather(work(1), work(2))
+        with pytest.raises(ValueError):
+            async with Timeline(caller="main") as bad:
+                await asyncio.gather(fails_at(1), work(3))
+        async with Timeline(caller="main") as caught:
+            try:
+                await asyncio.gather(fails_at(1), work(3))
+            except ValueError:
+                pass
+        return ok, bad, caught
+
+    ok, bad, caught = asyncio.run(main())
+    main_ok = ok["main"]
+    assert (main_ok.kind, main_ok.state, main_ok.thread) == ("caller", "done", "MainThread")
+    assert main_ok.end == pytest.approx(ok.duration) and main_ok.created == 0.0
+    assert len(main_ok.slices) == 2  # until it awaited gather, and after gather woke it
+    assert main_ok.waits[0] == "task"
+    assert main_ok.slices[1][0] >= 2 * UNIT
+    assert ok.max_concurrency() == 2  # the caller waits for the others: it does not count
+    assert bad["main"].state == "error" and bad["main"].error == "ValueError('late')"
+    assert bad.text().splitlines()[1].split()[0] == "main"  # the caller is the first row
+    # Caught inside the block: the block ends well, and the row shows where it was thrown in.
+    assert caught["main"].state == "done"
+    assert [what for _, what in caught["main"].marks] == ["exception thrown in"]
+    thrown = caught["main"].marks[0][0]
+    assert UNIT <= thrown < 2 * UNIT and caught["work"].state == "pending"
+
+
+def test_a_task_made_to_wait_by_a_blocking_one_was_ready_all_along():
+    async def blocks():
+        time.sleep(2 * UNIT)
+
+    async def main():
+        async with Timeline() as tl:
+            await asyncio.gather(blocks(), work(1))
+        return tl
+
+    tl = asyncio.run(main())
+    a, b = tl["blocks"], tl["work"]
+    assert b.ready[0] == b.created < a.slices[0][1] <= b.start  # ready from its creation
+    assert b.start >= 2 * UNIT
+
+
+def test_a_late_timer_keeps_its_due_time():
+    async def main():
+        async with Timeline() as tl:
+            sleeper = asyncio.create_task(work(1), name="sleeper")
+            await asyncio.sleep(0)
+            time.sleep(3 * UNIT)  # the loop is blocked past the sleeper's due time
+            await sleeper
+        return tl
+
+    tl = asyncio.run(main())
+    s = tl["sleeper"]
+    due = [t for t, what in s.marks if what == "timer due"]
+    assert len(due) == 1 and UNIT <= due[0] < 2 * UNIT  # due at 1 (on the loop's own clock)
+    assert s.slices[1][0] >= 3 * UNIT                    # it ran at 3
+    assert s.ready[1] >= 3 * UNIT                        # its timer fired only when the loop ran
+
+
+def test_what_a_task_waits_for_is_recorded():
+    async def main():
+        sem, queue, event, lock = asyncio.Semaphore(0), asyncio.Queue(), asyncio.Event(), \
+            asyncio.Lock()
+
+        async def on_sem():
+            async with sem:
+                pass
+
+        async def on_lock():
+            async with lock:
+                pass
+
+        async def on_task(t):
+            await t
+
+        async with Timeline() as tl:
+            await lock.acquire()
+            sleeper = asyncio.create_task(work(1), name="sleep")
+            tasks = [asyncio.create_task(on_sem(), name="sem"),
+                     asyncio.create_task(queue.get(), name="queue"),
+                     asyncio.create_task(event.wait(), name="event"),
+                     asyncio.create_task(on_lock(), name="lock"),
+                     asyncio.create_task(on_task(sleeper), name="task"),
+                     asyncio.create_task(asyncio.to_thread(time.sleep, 0), name="thread"),
+                     asyncio.create_task(asyncio.sleep(0), name="yield")]
+            await asyncio.sleep(UNIT / 2)
+            sem.release()
+            queue.put_nowait(1)
+            event.set()
+            lock.release()
+            await asyncio.gather(sleeper, *tasks)
+        return tl
+
+    tl = asyncio.run(main())
+    first_wait = {name: tl[name].waits[0] for name in
+                  ("sleep", "sem", "queue", "event", "lock", "task", "thread", "yield")}
+    assert first_wait == {"sleep": "sleep", "sem": "sync", "queue": "queue", "event": "sync",
+                          "lock": "sync", "task": "task", "thread": "other", "yield": "ready"}
+    assert all(tl[name].waits[-1] == "" for name in first_wait)  # each ended in its last slice
+
+
+def test_a_cancel_request_is_marked_when_it_is_made():
+    async def main():
+        async with Timeline() as tl:
+            victim = asyncio.create_task(work(10), name="victim")
+            await asyncio.sleep(UNIT)
+            victim.cancel()
+            time.sleep(2 * UNIT)  # the request is made at 1; the victim runs at 3
+            with pytest.raises(asyncio.CancelledError):
+                await victim
+        return tl
+
+    tl = asyncio.run(main())
+    v = tl["victim"]
+    requested = [t for t, what in v.marks if what == "cancel requested"]
+    assert v.state == "cancelled" and len(requested) == 1
+    assert UNIT <= requested[0] < 2 * UNIT and v.slices[-1][0] >= 3 * UNIT
+
+
+def test_caller_misuse_says_what_to_do():
+    with pytest.raises(TypeError, match="caller='main'"):
+        Timeline(caller=3)
+    with pytest.raises(TypeError, match="caller='main'"):
+        Timeline(caller="")
+
+    def from_a_callback(loop, box):
+        coro = Timeline(caller="main").__aenter__()
+        try:
+            coro.send(None)
+        except BaseException as exc:  # noqa: BLE001 - the error is the result
+            box.append(exc)
+
+    async def main():
+        box = []
+        asyncio.get_running_loop().call_soon(from_a_callback, asyncio.get_running_loop(), box)
+        await asyncio.sleep(0)
+        return box
+
+    (error,) = asyncio.run(main())
+    assert isinstance(error, RuntimeError) and "use Timeline() here" in str(error)
+    assert originals() == ORIGINALS  # refused before anything was installed
+
+
+def test_plot_draws_the_new_kinds_of_wait_and_shares_an_x_scale():
+    async def main():
+        lock = asyncio.Lock()
+
+        async def locked(units):
+            async with lock:
+                await work(units)
+
+        async with Timeline(caller="main") as tl:
+            await asyncio.gather(locked(1), locked(1))
+        return tl
+
+    tl = asyncio.run(main())
+    fig = tl.plot(unit=UNIT, xmax=8)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] == 8 and ax.get_xlim()[0] < 0  # shared scale; room left of 0
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "waiting for a lock, event, semaphore or queue" in legend
+    assert [t.get_fontstyle() for t in ax.get_yticklabels()][-1] == "italic"  # main, on top
+    with pytest.raises(ValueError, match="xmax"):
+        tl.plot(unit=UNIT, xmax=0)

@@ -1,0 +1,445 @@
+"""The probe: what the course's recorders rely on in asyncio's internals, and nothing else.
+
+``timeline.Timeline`` records on top of this module; nothing here is public.  While at least one
+recording is active, five methods are wrapped at class level and put back when the last one
+ends (also on error):
+
+    Handle._run                          every callback and task step: times task steps, sees a
+                                         sleep's timer fire (its due time), runs recorded
+                                         thread-safe callbacks
+    BaseEventLoop.create_task            numbers each new task; times an eager first step
+    BaseEventLoop.call_soon              when a recorded task becomes ready, and with what
+    BaseEventLoop.call_soon_threadsafe   records a callback handed over from another thread
+    BaseEventLoop.run_in_executor        records a function sent to a thread pool
+
+and these private names are read (never written), each listed with why:
+
+    Handle._callback, _args, _context, _loop    what a handle runs, in which context
+    Handle._source_traceback                    debug mode: reported as Handle._run reports it
+    TimerHandle._when                           a timer's due time, on the loop's clock
+    format_helpers._format_callback_source      the text of "Exception in callback ..."
+    Task._exception                             a task's error without marking it retrieved
+    Task._fut_waiter                            what a suspended task waits for
+    Task._source_traceback                      debug mode: "created at" shows the caller
+    BaseEventLoop._thread_id                    which thread runs a loop
+    threading._active                           a thread's name from its ident
+    a task step's callback.__self__ is the task (TaskStepMethWrapper and task_wakeup in C,
+    bound methods in Python); an awaiting coroutine's cr_await chain ends in what it awaits
+
+Verified on CPython 3.11.7, 3.12.1, 3.13.0, 3.13.18, 3.14.10 and 3.15.2 (VERIFIED, tested by
+tests/test_timeline.py on each in CI).  A recording's rows are columns (array('d') of times,
+lists of strings) indexed by the task's number i, which travels with the task in its own
+context (_REC): a task step finds its record with one Context.get(), and nothing here holds a
+reference to a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import sys
+import threading
+from array import array
+from asyncio import base_events, events, format_helpers, futures
+from time import perf_counter
+
+VERIFIED = ("3.11.7", "3.12.1", "3.13.0", "3.13.18", "3.14.10", "3.15.2")
+
+# What a suspended task waits for (Recording._s_w, one per slice): the kind of the wait that
+# follows the slice.  DONE: it finished in that slice.
+DONE, READY, SLEEP, SYNC, QUEUE, TASK, OTHER = range(-1, 6)
+WAIT_NAMES = {READY: "ready", SLEEP: "sleep", SYNC: "sync", QUEUE: "queue", TASK: "task",
+              OTHER: "other"}
+# How a task was woken (Recording._r_k): with a plain result, its awaited future cancelled (a
+# cancel request on its way), or the future's exception.
+WOKEN, WOKEN_CANCELLED, WOKEN_ERROR = range(3)
+
+# The recording active in the current context.  Tasks and handles copy the context they were
+# created in, so this tells apart our tasks from the ones a Jupyter kernel creates for itself.
+_ACTIVE: contextvars.ContextVar[Recording | None] = contextvars.ContextVar(
+    "aiocourse_recording", default=None)
+# The number of the recorded task whose context this is (see the module docstring).
+_REC: contextvars.ContextVar[int | None] = contextvars.ContextVar("aiocourse_rec", default=None)
+# The record of a call_soon_threadsafe callback travels in a copy of the caller's context that
+# the handle runs in, set before the handle exists: the loop's thread may run it at once.
+_CB: contextvars.ContextVar[list | None] = contextvars.ContextVar("aiocourse_cb", default=None)
+
+# Callbacks and executor calls are few: each is a plain list, slices appended after the fields.
+KIND, NAME, THREAD, CREATED, END, STATE, ERROR, FUNC = range(8)
+FIELDS = 8
+
+
+def new_rec(kind: str, name: str, created: float, func=None) -> list:
+    return [kind, name, None, created, None, "pending", None, func]
+
+
+class Recording:
+    """The columns one recording fills; ``timeline.Timeline`` is one."""
+
+    def __init__(self) -> None:
+        # Tasks, indexed by their number i.
+        self._created = array("d")
+        self._ids = array("Q")
+        self._coro: list[str | None] = []
+        self._given: list[str | None] = []
+        self._thread: list[str | None] = []
+        # Run slices: task i ran from t0 to t1, then waited for a kind w (DONE if it ended).
+        self._s_i = array("q")
+        self._s_t0 = array("d")
+        self._s_t1 = array("d")
+        self._s_w = array("b")
+        # Task i became ready at t (its step was scheduled), woken k (WOKEN...).
+        self._r_i = array("q")
+        self._r_t = array("d")
+        self._r_k = array("b")
+        # A sleep of task i was due at t (perf_counter clock), whenever its timer really ran.
+        self._d_i = array("q")
+        self._d_t = array("d")
+        self._fin: list[tuple] = []  # (i, end, name, state, error) when a task finishes
+        self._lock = threading.Lock()
+        self._loops: set[asyncio.AbstractEventLoop] = set()
+        self._others: list[list] = []  # callbacks and executor calls
+        self._closed = False
+        self._caller: int | None = None  # the number of the task that runs the block, if any
+        self._caller_t0 = 0.0  # when its current step began
+
+    def _new_task(self, t: float, coro_name: str | None, name: str | None) -> int:
+        with self._lock:  # tasks may be created in several threads at once (loops in threads)
+            i = len(self._created)
+            self._created.append(t)
+            self._ids.append(0)
+            self._coro.append(coro_name)
+            self._given.append(name)  # until its first step tells the real name
+            self._thread.append(None)
+        return i
+
+
+# --- the wrappers ----------------------------------------------------------------------------
+
+_orig_run = events.Handle._run
+_orig_create_task = base_events.BaseEventLoop.create_task
+_orig_call_soon = base_events.BaseEventLoop.call_soon
+_orig_call_soon_threadsafe = base_events.BaseEventLoop.call_soon_threadsafe
+_orig_run_in_executor = base_events.BaseEventLoop.run_in_executor
+_TimerHandle = events.TimerHandle
+_sleep_timer = futures._set_result_unless_cancelled  # what asyncio.sleep's timer calls
+_probe_lock = threading.Lock()
+_probe_users = 0
+
+
+def task_name(task) -> str | None:
+    # A task factory may return a Task-like object without names (see _create_task).
+    get_name = getattr(task, "get_name", None)
+    return get_name() if get_name is not None else None
+
+
+def finish_task(rec: Recording, i: int, task, t: float) -> None:
+    if task.cancelled():
+        rec._fin.append((i, t, task_name(task), "cancelled", None))
+        return
+    # Read the private slot, not task.exception(): that would mark the exception as retrieved and
+    # silence the "Task exception was never retrieved" warning that a lesson may want to show.
+    # (A Task-like object from a task factory may not have the slot: then ask it.)
+    exc = task._exception if hasattr(task, "_exception") else task.exception()
+    if exc is None:
+        rec._fin.append((i, t, task_name(task), "done", None))
+    else:
+        rec._fin.append((i, t, task_name(task), "error", short_repr(exc)))
+
+
+def _report(handle: events.Handle, exc: BaseException) -> None:
+    # What Handle._run does with an exception from a callback (CPython Lib/asyncio/events.py).
+    if sys.version_info >= (3, 13):  # the debug argument is new in 3.13
+        cb = format_helpers._format_callback_source(
+            handle._callback, handle._args, debug=handle._loop.get_debug())
+    else:
+        cb = format_helpers._format_callback_source(handle._callback, handle._args)
+    context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": handle}
+    if handle._source_traceback:
+        context["source_traceback"] = handle._source_traceback
+    handle._loop.call_exception_handler(context)
+
+
+def _kind_of_file(filename: str) -> int:
+    # Compared by the end of the path: a pyc may carry the path it was compiled at.
+    tail = filename.replace("\\", "/")
+    if tail.endswith("/asyncio/locks.py"):
+        return SYNC  # Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier
+    if tail.endswith("/asyncio/queues.py"):
+        return QUEUE
+    return OTHER
+
+
+_FILE_KINDS: dict[str, int] = {}
+
+
+def wait_kind(task) -> int:
+    """What a task that just suspended waits for: from the future it awaits and the innermost
+    coroutine of its await chain (Semaphore.acquire is in asyncio/locks.py, Queue.get in
+    asyncio/queues.py, asyncio.sleep in asyncio/tasks.py)."""
+    waiter = getattr(task, "_fut_waiter", None)
+    if waiter is None:
+        return READY  # a bare yield (asyncio.sleep(0)): it is ready again at once
+    if isinstance(waiter, asyncio.Task) or type(waiter).__name__ == "_GatheringFuture":
+        return TASK
+    code = None
+    obj = task.get_coro() if hasattr(task, "get_coro") else None
+    while obj is not None:
+        c = getattr(obj, "cr_code", None) or getattr(obj, "gi_code", None)
+        if c is None:
+            break
+        code = c
+        obj = getattr(obj, "cr_await", None) if hasattr(obj, "cr_await") else \
+            getattr(obj, "gi_yieldfrom", None)
+    if code is None:
+        return OTHER
+    if code is _SLEEP_CODE:
+        return SLEEP
+    kind = _FILE_KINDS.get(code.co_filename)
+    if kind is None:
+        kind = _FILE_KINDS[code.co_filename] = _kind_of_file(code.co_filename)
+    return kind
+
+
+_SLEEP_CODE = asyncio.sleep.__code__
+
+
+def _run(self: events.Handle) -> None:
+    # Hot path: replaces Handle._run for every callback of every loop while recording, so it
+    # inlines the original's body instead of calling it (one Python frame per callback less).
+    # A task step is a handle whose callback is a method of the task (__step / task_wakeup),
+    # run in the task's own context; the id check tells it from other callbacks run there.
+    ctx = self._context
+    i = ctx.get(_REC)
+    if i is not None:
+        rec = ctx.get(_ACTIVE)
+        if rec is not None and not rec._closed:
+            task = getattr(self._callback, "__self__", None)
+            if rec._ids[i] == id(task):
+                t0 = perf_counter()
+                if i == rec._caller:  # the step that may end the block: see Timeline.__aexit__
+                    rec._caller_t0 = t0
+                try:
+                    ctx.run(self._callback, *self._args)
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:
+                    _report(self, exc)
+                t1 = perf_counter()
+                if rec._closed:  # the recording ended during this step: it is not counted
+                    return
+                if rec._thread[i] is None:  # its first step
+                    rec._thread[i] = threading.current_thread().name
+                    # Read here, not in create_task: 3.11's asyncio.create_task names the task
+                    # only after loop.create_task has returned.
+                    rec._given[i] = task_name(task) or rec._given[i]
+                rec._s_i.append(i)
+                rec._s_t0.append(t0)
+                rec._s_t1.append(t1)
+                if task.done():
+                    rec._s_w.append(DONE)
+                    finish_task(rec, i, task, t1)
+                else:
+                    rec._s_w.append(wait_kind(task))
+                return
+            if self.__class__ is _TimerHandle and self._callback is _sleep_timer:
+                # A sleep of task i: due at _when on the loop's clock, running now.
+                now = perf_counter()
+                rec._d_i.append(i)
+                rec._d_t.append(now - (self._loop.time() - self._when))
+    cb = ctx.get(_CB)
+    if cb is not None and cb[FUNC] is self._callback and cb[END] is None:
+        return _run_recorded_callback(self, cb)
+    try:
+        ctx.run(self._callback, *self._args)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        _report(self, exc)
+
+
+def _run_recorded_callback(handle: events.Handle, cb: list) -> None:
+    cb[THREAD] = threading.current_thread().name
+    cb[FUNC] = None
+    t0 = perf_counter()
+    try:
+        _orig_run(handle)  # reports exceptions to the loop; does not raise
+    finally:
+        t1 = perf_counter()
+        cb.extend((t0, t1))
+        cb[END] = t1
+        cb[STATE] = "done"
+
+
+def mark(rec: Recording, i: int) -> None:
+    _ACTIVE.set(rec)
+    _REC.set(i)
+
+
+def _create_task(self, coro, *args, **kwargs):
+    rec = _ACTIVE.get()
+    if rec is None or rec._closed:
+        return _orig_create_task(self, coro, *args, **kwargs)
+    t0 = perf_counter()
+    i = rec._new_task(t0, getattr(coro, "__qualname__", None), kwargs.get("name"))
+    context = kwargs.get("context")
+    if context is not None:  # the caller chose the task's context: mark that one
+        context.run(mark, rec, i)
+        task = _orig_create_task(self, coro, *args, **kwargs)
+    else:
+        token = _REC.set(i)
+        try:
+            task = _orig_create_task(self, coro, *args, **kwargs)
+        finally:
+            _REC.reset(token)
+    rec._ids[i] = id(task)
+    rec._loops.add(self)
+    # A task factory may return a Task-like object that is not an asyncio.Task.
+    tb = getattr(task, "_source_traceback", None)  # debug mode: where the task was created
+    if tb and tb[-1][0] == __file__:
+        del tb[-1]  # show the caller's line, as without recording ("created at ...")
+    # An eager task (eager_task_factory, 3.12+; create_task(..., eager_start=True), 3.14+) ran
+    # its first step inside create_task, not through Handle._run: count that step here.
+    if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
+        rec._thread[i] = threading.current_thread().name
+        rec._given[i] = task_name(task) or rec._given[i]
+        rec._s_i.append(i)
+        rec._s_t0.append(t0)
+        rec._s_t1.append(perf_counter())
+        if task.done():
+            rec._s_w.append(DONE)
+            finish_task(rec, i, task, perf_counter())
+        else:
+            rec._s_w.append(wait_kind(task))
+    return task
+
+
+def _call_soon(self, callback, *args, context=None):
+    # Hot path too: a task schedules each of its steps here (C tasks call loop.call_soon by
+    # name).  A recorded task's step is scheduled in the task's own context.
+    if context is not None:
+        i = context.get(_REC)
+        if i is not None:
+            rec = context.get(_ACTIVE)
+            if rec is not None and not rec._closed and \
+                    rec._ids[i] == id(getattr(callback, "__self__", None)):
+                kind = WOKEN
+                if args:  # a wake-up: the future it awaited is done (or an exception to throw)
+                    try:
+                        if args[0].cancelled():
+                            kind = WOKEN_CANCELLED
+                        elif getattr(args[0], "_exception", None) is not None:
+                            kind = WOKEN_ERROR
+                    except AttributeError:
+                        kind = WOKEN_ERROR
+                rec._r_i.append(i)
+                rec._r_t.append(perf_counter())
+                rec._r_k.append(kind)
+    return _orig_call_soon(self, callback, *args, context=context)
+
+
+def _call_soon_threadsafe(self, callback, *args, context=None):
+    rec = _ACTIVE.get()
+    # asyncio's own plumbing (run_coroutine_threadsafe, futures crossing threads) is not a lesson.
+    if rec is not None and not rec._closed and not _is_asyncio_internal(callback):
+        cb = new_rec("callback", describe(callback, args), perf_counter(), callback)
+        context = context.copy() if context is not None else contextvars.copy_context()
+        context.run(_CB.set, cb)
+        rec._others.append(cb)
+    return _orig_call_soon_threadsafe(self, callback, *args, context=context)
+
+
+def _run_in_executor(self, executor, func, *args):
+    rec = _ACTIVE.get()
+    if rec is None or rec._closed or inspect.iscoroutinefunction(func):
+        return _orig_run_in_executor(self, executor, func, *args)
+    cb = new_rec("executor", describe(func, args), perf_counter())
+    rec._others.append(cb)
+
+    def recorded():
+        cb[THREAD] = threading.current_thread().name
+        t0 = perf_counter()
+        try:
+            result = func(*args)
+        except BaseException as exc:
+            cb[STATE], cb[ERROR] = "error", short_repr(exc)
+            raise
+        else:
+            cb[STATE] = "done"
+            return result
+        finally:
+            t1 = perf_counter()
+            cb.extend((t0, t1))
+            cb[END] = t1
+
+    return _orig_run_in_executor(self, executor, recorded)
+
+
+_WRAPPED = ((events.Handle, "_run", _run),
+            (base_events.BaseEventLoop, "create_task", _create_task),
+            (base_events.BaseEventLoop, "call_soon", _call_soon),
+            (base_events.BaseEventLoop, "call_soon_threadsafe", _call_soon_threadsafe),
+            (base_events.BaseEventLoop, "run_in_executor", _run_in_executor))
+_ORIGINALS = tuple(getattr(cls, name) for cls, name, _ in _WRAPPED)
+
+
+def install() -> None:
+    global _probe_users
+    with _probe_lock:
+        _probe_users += 1
+        if _probe_users == 1:
+            for cls, name, wrapper in _WRAPPED:
+                setattr(cls, name, wrapper)
+
+
+def uninstall() -> None:
+    global _probe_users
+    with _probe_lock:
+        _probe_users -= 1
+        if _probe_users == 0:
+            for (cls, name, _), original in zip(_WRAPPED, _ORIGINALS, strict=True):
+                setattr(cls, name, original)
+
+
+def users() -> int:
+    return _probe_users
+
+
+# --- small helpers the recorders share -------------------------------------------------------
+
+
+def _is_asyncio_internal(callback) -> bool:
+    # A method of a future or task (task.cancel handed over by run_coroutine_threadsafe's
+    # future): C methods have no __module__, so look at what they are bound to.
+    if isinstance(getattr(callback, "__self__", None), asyncio.Future):
+        return True
+    module = getattr(callback, "__module__", None) or ""
+    return module == "asyncio" or module.startswith(("asyncio.", "concurrent."))
+
+
+def describe(func, args: tuple) -> str:
+    # asyncio.to_thread submits functools.partial(context.run, func, *args): show func(*args).
+    if isinstance(func, functools.partial):
+        args = func.args + args
+        func = func.func
+        if getattr(func, "__name__", None) == "run" and isinstance(
+            getattr(func, "__self__", None), contextvars.Context
+        ) and args:
+            func, args = args[0], args[1:]
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    name = name.rpartition("<locals>.")[2]  # a function defined inside a test or a cell
+    shown = ", ".join(short_repr(a, 12) for a in args)
+    return f"{name}({shown})"
+
+
+def short_repr(obj: object, limit: int = 40) -> str:
+    text = repr(obj)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def loop_thread_name(loop: asyncio.AbstractEventLoop) -> str:
+    ident = getattr(loop, "_thread_id", None)  # set by BaseEventLoop while it runs
+    thread = threading._active.get(ident) if ident is not None else None
+    return thread.name if thread is not None else "?"
