@@ -179,3 +179,38 @@ def test_navigation_script_is_idempotent_and_its_links_resolve(tmp_path):
         bad = [f"{t}: {why}" for t in links(markdown_of(head) + markdown_of(foot))
                if (why := problem(path, t, root=tmp_path))]
         assert not bad, f"{path.name}: {bad}"
+
+
+def _navigation_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("add_navigation",
+                                                  ROOT / "tools" / "add_navigation.py")
+    nav = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nav)
+    return nav
+
+
+def test_no_link_points_at_a_placeholder_repository():
+    placeholders = [d.name for d in DOCUMENTS if re.search(r"OWNER/REPO|github\.com/OWNER",
+                                                           markdown_of(d))]
+    assert not placeholders, f"a placeholder repository in links: {placeholders}"
+
+
+def test_binder_badges_appear_exactly_when_a_repository_is_configured():
+    nav = _navigation_module()
+    names, titles = ["00_index.ipynb", "01_x.ipynb"], {"00_index.ipynb": "00", "01_x.ipynb": "01"}
+    readme = "# t\n<!-- binder-badge -->\nold\n<!-- /binder-badge -->\nrest\n"
+    nav.REPOSITORY = ""
+    assert "mybinder" not in nav.header(names, titles, 1)
+    assert nav.readme_with_badge(readme) == \
+        "# t\n<!-- binder-badge -->\n<!-- /binder-badge -->\nrest\n"
+    nav.REPOSITORY = "someone/asyncio-course"
+    head = nav.header(names, titles, 1)
+    assert "https://mybinder.org/v2/gh/someone/asyncio-course/HEAD?urlpath=lab/tree/notebooks/" \
+           "01_x.ipynb" in head
+    assert "someone/asyncio-course" in nav.readme_with_badge(readme)
+    # What is stored follows what is configured: no badge anywhere while there is no repository.
+    configured = _navigation_module().REPOSITORY
+    stored = "mybinder.org/v2/gh/" in markdown_of(ROOT / "README.md")
+    assert stored == bool(configured)

@@ -5,11 +5,14 @@
     python tools/add_navigation.py path/to/dir  # another folder of NN_*.ipynb (a copy, a test)
 
 The header (first cell) names the course and links the index, the previous and the next notebook
-and an "Open in Binder" badge for this notebook; the footer (last cell) links previous, index and
-next.  Titles come from each notebook's own `# NN · Title` heading.  Running it again changes
-nothing.  Only cells tagged `navigation` are written: every other cell, with its outputs and
-execution count, is kept as it is (and the script checks that before it saves), so nbval and the
-stored-notebook tests see no difference.  Files are written as nbformat writes them.
+and, once the course has a public repository (`repository` under `[tool.aiocourse]` in
+pyproject.toml), an "Open in Binder" badge for this notebook; the footer (last cell) links
+previous, index and next.  The README's badge, between its `binder-badge` comments, is written
+from the same setting.  Titles come from each notebook's own `# NN · Title` heading.  Running
+it again changes nothing.  Only cells tagged `navigation` are written: every other cell, with
+its outputs and execution count, is kept as it is (and the script checks that before it
+saves), so nbval and the stored-notebook tests see no difference.  Files are written as
+nbformat writes them.
 """
 
 from __future__ import annotations
@@ -19,17 +22,29 @@ import copy
 import json
 import re
 import sys
+import tomllib
 from pathlib import Path
 
-# The course's public GitHub repository, "owner/name".  The course has no public home yet:
-# set this once it has one, then run the script; the Binder badges link to it.
-REPOSITORY = "OWNER/REPO"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def repository() -> str:
+    """`repository` of [tool.aiocourse] in pyproject.toml: "owner/name", or "" for none yet."""
+    value = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["aiocourse"].get(
+        "repository", "")
+    if value and not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", value):
+        raise SystemExit(f"pyproject.toml: [tool.aiocourse] repository = {value!r} is not "
+                         "'owner/name' of a GitHub repository")
+    return value
+
+
+REPOSITORY = repository()
 COURSE = "How asyncio actually works"
 TAG = "navigation"
 HEADER_ID = "navigation-header"
 FOOTER_ID = "navigation-footer"
 MARK = "<!-- written by tools/add_navigation.py: edit the script, not this cell -->"
-ROOT = Path(__file__).resolve().parent.parent
+README_BADGE = re.compile(r"(<!-- binder-badge -->\n)(.*?)(<!-- /binder-badge -->)", re.S)
 
 
 def binder_url(notebook: str) -> str:
@@ -68,8 +83,22 @@ def header(names: list[str], titles: dict[str, str], i: int) -> str:
         parts.append(link(f"← {titles[names[i - 1]]}", names[i - 1]))
     if i + 1 < len(names):
         parts.append(link(f"{titles[names[i + 1]]} →", names[i + 1]))
-    badge = f"[![Open in Binder](https://mybinder.org/badge_logo.svg)]({binder_url(name)})"
-    return MARK + "\n" + " · ".join(parts) + " · " + badge
+    if REPOSITORY:
+        parts.append(badge(name))
+    return MARK + "\n" + " · ".join(parts)
+
+
+def badge(notebook: str) -> str:
+    return f"[![Open in Binder](https://mybinder.org/badge_logo.svg)]({binder_url(notebook)})"
+
+
+def readme_with_badge(text: str) -> str:
+    m = README_BADGE.search(text)
+    if m is None:
+        raise SystemExit("README.md has no <!-- binder-badge --> ... <!-- /binder-badge --> "
+                         "block to write the badge into")
+    inner = badge("00_index.ipynb") + "\n" if REPOSITORY else ""
+    return text[:m.start(2)] + inner + text[m.end(2):]
 
 
 def footer(names: list[str], titles: dict[str, str], i: int) -> str:
@@ -137,6 +166,14 @@ def main(argv: list[str]) -> int:
         stale.append(name)
         if not args.check:
             path.write_text(new, encoding="utf-8")
+    if args.folder == ROOT / "notebooks":
+        readme = ROOT / "README.md"
+        old = readme.read_text(encoding="utf-8")
+        new = readme_with_badge(old)
+        if new != old:
+            stale.append("README.md")
+            if not args.check:
+                readme.write_text(new, encoding="utf-8")
     verb = "need" if args.check else "updated"
     print(f"{verb} navigation: {', '.join(stale)}" if stale else
           f"navigation is current in {len(names)} notebooks")
