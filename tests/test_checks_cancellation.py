@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 
 import pytest
@@ -11,6 +12,7 @@ from checks_support import run_check
 
 from aiocourse.checks import cancellation
 from aiocourse.checks.cancellation import UNIT, Connection, Database, trimmed
+from aiocourse.notebook import caught_log
 from aiocourse.scripts import ScriptRun
 
 SOL06 = _load("06_task_states_and_cancellation")
@@ -215,9 +217,43 @@ async def shield_then_wait(db, record):
     return "saved"
 
 
+async def shield_keeps_no_reference(db, record):
+    await asyncio.shield(db.save(record))  # once the caller is cancelled, nothing holds the save
+    return "saved"
+
+
+async def shield_local_reference(db, record):
+    saving = asyncio.create_task(db.save(record))  # a local: gone with the caller
+    await asyncio.shield(saving)
+    return "saved"
+
+
 def test_save_survives_accepts_solution(capsys):
     ok, out = run_check(cancellation.check_save_survives, SOL06.save_then_reply, capsys)
     assert ok, out
+    assert not SOL06.saves_in_progress  # the solution lets go of each save once it has ended
+
+
+@pytest.mark.parametrize("answer", [shield_keeps_no_reference, shield_local_reference])
+def test_save_survives_rejects_a_save_nobody_holds(answer, capsys):
+    ok, out = run_check(cancellation.check_save_survives, answer, capsys)
+    assert not ok and "kept alive until it ends" in out, out
+    assert "the save still completes" not in out, out  # one complaint for one mistake
+
+
+def test_database_loses_a_save_whose_task_nobody_holds():
+    async def main():
+        db = Database(save_units=1)
+        asyncio.create_task(db.save("a"))  # no reference kept
+        await asyncio.sleep(0)  # it starts and waits for the reply
+        gc.collect()
+        await db.settled("a", 2)
+        return db
+
+    with caught_log("asyncio") as records:
+        db = asyncio.run(main())
+    assert db.lost == ["a"] and db.saved == [], db
+    assert any("Task was destroyed but it is pending" in r.getMessage() for r in records)
 
 
 @pytest.mark.parametrize("answer, complaint", [
