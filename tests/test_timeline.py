@@ -67,11 +67,11 @@ def test_records_concurrent_tasks_with_states():
     assert tl["a"].state == "done" and tl["b"].state == "done"
     assert tl["c"].state == "error" and tl["c"].error == "ValueError('boom')"
     assert tl["d"].state == "cancelled"
-    # all four started at once; b ended about 3 units later, not 1 + 3 + 1
-    assert all(s.start < UNIT for s in tl.spans)
-    assert 3 * UNIT <= tl["b"].end < 6 * UNIT
+    # all four started before any ended (at once, not one after another); b took its 3 units
+    assert max(s.start for s in tl.spans) < min(s.end for s in tl.spans)
+    assert tl["b"].end - tl["b"].start >= 3 * UNIT
     assert len(tl["a"].slices) == 2  # started, then resumed after the sleep
-    assert tl["a"].running < UNIT
+    assert tl["a"].running < (tl["a"].end - tl["a"].start) / 2  # it mostly waited
     assert tl.max_concurrency() == 4
     text = tl.text(unit=UNIT, ndigits=0)
     assert text.splitlines()[0].split() == ["name", "start", "end", "ran", "state"]
@@ -143,7 +143,8 @@ def test_tasks_on_a_loop_in_another_thread(other):
     tl = asyncio.run(main())
     assert {s.thread for s in tl.spans} == {"loop-thread"}
     assert [s.state for s in tl.spans] == ["done", "done"]
-    assert tl.spans[0].end < 4 * UNIT  # overlapped, not 3 units in a row
+    first, second = tl.spans
+    assert second.start < first.end and first.start < second.end  # they overlapped
 
 
 def test_unfinished_tasks_are_reported_and_returned():
@@ -573,7 +574,7 @@ def test_caller_row_shows_the_block_and_how_it_ended():
     assert caught["main"].state == "done"
     assert [what for _, what in caught["main"].marks] == ["exception thrown in"]
     thrown = caught["main"].marks[0][0]
-    assert UNIT <= thrown < 2 * UNIT and caught["work"].state == "pending"
+    assert UNIT <= thrown <= caught.duration and caught["work"].state == "pending"
 
 
 def test_a_task_made_to_wait_by_a_blocking_one_was_ready_all_along():
@@ -603,9 +604,9 @@ def test_a_late_timer_keeps_its_due_time():
     tl = asyncio.run(main())
     s = tl["sleeper"]
     due = [t for t, what in s.marks if what == "timer due"]
-    assert len(due) == 1 and UNIT <= due[0] < 2 * UNIT  # due at 1 (on the loop's own clock)
-    assert s.slices[1][0] >= 3 * UNIT                    # it ran at 3
-    assert s.ready[1] >= 3 * UNIT                        # its timer fired only when the loop ran
+    # Due 1 unit after it started (on the loop's own clock), run after the 3-unit block.
+    assert len(due) == 1 and due[0] >= s.slices[0][0] + UNIT * 0.99
+    assert s.slices[1][0] >= due[0] + 2 * UNIT and s.ready[1] >= due[0] + 2 * UNIT
 
 
 def test_what_a_task_waits_for_is_recorded():
@@ -665,7 +666,8 @@ def test_a_cancel_request_is_marked_when_it_is_made():
     v = tl["victim"]
     requested = [t for t, what in v.marks if what == "cancel requested"]
     assert v.state == "cancelled" and len(requested) == 1
-    assert UNIT <= requested[0] < 2 * UNIT and v.slices[-1][0] >= 3 * UNIT
+    # Requested after 1 unit; the victim ran only after the 2-unit block that followed.
+    assert requested[0] >= UNIT and v.slices[-1][0] >= requested[0] + 2 * UNIT
 
 
 def test_caller_misuse_says_what_to_do():

@@ -206,9 +206,23 @@ def wait_kind(task) -> int:
 _SLEEP_CODE = asyncio.sleep.__code__
 
 
+# Loops under an X-ray (xray.XRay), and the marks its recorded code carries in its context.
+_xrays: dict = {}
+_XR: contextvars.ContextVar = contextvars.ContextVar("aiocourse_xray", default=None)
+_TS: contextvars.ContextVar[bool] = contextvars.ContextVar("aiocourse_threadsafe", default=False)
+
+
 def _run(self: events.Handle) -> None:
-    # Hot path: replaces Handle._run for every callback of every loop while recording, so it
-    # inlines the original's body instead of calling it (one Python frame per callback less).
+    if _xrays:  # empty unless an X-ray records some loop
+        xr = _xrays.get(self._loop)
+        if xr is not None:
+            return xr._run(self, _run_body)
+    return _run_body(self)
+
+
+def _run_body(self: events.Handle) -> None:
+    # Hot path: runs every callback of every loop while recording, so it inlines the original
+    # Handle._run's body instead of calling it (one Python frame per callback less).
     # A task step is a handle whose callback is a method of the task (__step / task_wakeup),
     # run in the task's own context; the id check tells it from other callbacks run there.
     ctx = self._context
@@ -341,6 +355,11 @@ def _call_soon(self, callback, *args, context=None):
 
 
 def _call_soon_threadsafe(self, callback, *args, context=None):
+    xr = _xrays.get(self) if _xrays else None
+    if xr is not None:  # an X-ray shows every callback handed to its loop, and from where
+        context = context.copy() if context is not None else contextvars.copy_context()
+        context.run(_TS.set, True)
+        context.run(_XR.set, xr)
     rec = _ACTIVE.get()
     # asyncio's own plumbing (run_coroutine_threadsafe, futures crossing threads) is not a lesson.
     if rec is not None and not rec._closed and not _is_asyncio_internal(callback):

@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Iterator
 
 __all__ = ["setup", "caught_warnings", "caught_log", "our_tasks", "enable_figure_display",
-           "MIN_PYTHON"]
+           "display_or_return", "MIN_PYTHON"]
 
 MIN_PYTHON = (3, 11)
 
@@ -139,3 +139,18 @@ def enable_figure_display() -> None:
 
     select_figure_formats(shell, {"png"})
     shell._aiocourse_png = True
+
+
+def display_or_return(fig):
+    """In a notebook, display ``fig`` and return None; elsewhere return it.
+
+    Returning None keeps figures out of IPython's ``Out`` history: each keeps thousands of
+    objects alive, and the garbage collector's pauses grow with them.
+    """
+    shell_module = sys.modules.get("IPython")
+    if shell_module is not None and shell_module.get_ipython() is not None:
+        from IPython.display import display
+
+        display(fig)
+        return None
+    return fig

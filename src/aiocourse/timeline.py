@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 import threading
 import weakref
 from dataclasses import dataclass
@@ -484,11 +483,6 @@ class Timeline(Recording):
         collector's pauses grow with them).  Elsewhere the Figure is returned.
         """
         print(self.text(unit, ndigits))
-        fig = self.plot(title, unit=unit, xmax=xmax)
-        shell_module = sys.modules.get("IPython")
-        if shell_module is not None and shell_module.get_ipython() is not None:
-            from IPython.display import display
+        from .notebook import display_or_return
 
-            display(fig)
-            return None
-        return fig
+        return display_or_return(self.plot(title, unit=unit, xmax=xmax))
