@@ -148,6 +148,14 @@ def test_nothing_of_the_loop_is_changed_and_memory_is_bounded():
 
     xr = asyncio.run(main())
     assert len(xr.all_iterations) == 5 and xr._count >= 50
+
+    async def wide():
+        async with XRay() as xr:
+            await asyncio.gather(*[asyncio.sleep(0) for _ in range(500)])
+        return xr
+
+    first = asyncio.run(wide()).iterations[0]
+    assert len(first.steps) == 100 and first.more == 400 and len(first.queue) == 12
     assert "of 5 iterations" in xr.text(unit=UNIT, first=10)
     assert "more not shown" in xr.text(unit=UNIT, first=2)
 

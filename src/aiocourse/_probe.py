@@ -52,7 +52,9 @@ VERIFIED = ("3.11.7", "3.12.1", "3.13.0", "3.13.18", "3.14.10", "3.15.2")
 DONE, READY, SLEEP, SYNC, QUEUE, TASK, OTHER = range(-1, 6)
 WAIT_NAMES = {READY: "ready", SLEEP: "sleep", SYNC: "sync", QUEUE: "queue", TASK: "task",
               OTHER: "other"}
-# How a task was woken (Recording._r_k): with a plain result, its awaited future cancelled (a
+FIN_DONE, FIN_CANCELLED, FIN_ERROR = 0.0, 1.0, 2.0
+FIN_NAMES = {FIN_DONE: "done", FIN_CANCELLED: "cancelled", FIN_ERROR: "error"}
+# How a task was woken (Recording._r): with a plain result, its awaited future cancelled (a
 # cancel request on its way), or the future's exception.
 WOKEN, WOKEN_CANCELLED, WOKEN_ERROR = range(3)
 
@@ -85,19 +87,18 @@ class Recording:
         self._coro: list[str | None] = []
         self._given: list[str | None] = []
         self._thread: list[str | None] = []
-        # Run slices: task i ran from t0 to t1, then waited for a kind w (DONE if it ended).
-        self._s_i = array("q")
-        self._s_t0 = array("d")
-        self._s_t1 = array("d")
-        self._s_w = array("b")
-        # Task i became ready at t (its step was scheduled), woken k (WOKEN...).
-        self._r_i = array("q")
-        self._r_t = array("d")
-        self._r_k = array("b")
-        # A sleep of task i was due at t (perf_counter clock), whenever its timer really ran.
-        self._d_i = array("q")
-        self._d_t = array("d")
-        self._fin: list[tuple] = []  # (i, end, name, state, error) when a task finishes
+        # Flat columns of numbers, a record every few entries (one extend() per record is
+        # cheaper than one append() per field):
+        # _s: (i, t0, t1, w) task i ran from t0 to t1, then waited for a kind w (DONE: it ended)
+        # _r: (i, t, k)      task i became ready at t (its step was scheduled), woken k (WOKEN...)
+        # _d: (i, t)         a sleep of task i was due at t (perf_counter's clock)
+        # _f: (i, t, state)  task i finished at t: FIN_DONE, FIN_CANCELLED or FIN_ERROR
+        self._s = array("d")
+        self._r = array("d")
+        self._d = array("d")
+        self._f = array("d")
+        self._errors: dict[int, str] = {}  # i -> repr of the exception a task ended with
+        self._lost: list[tuple] = []  # (i, name, "pending" or "destroyed"), set at the end
         self._lock = threading.Lock()
         self._loops: set[asyncio.AbstractEventLoop] = set()
         self._others: list[list] = []  # callbacks and executor calls
@@ -137,16 +138,17 @@ def task_name(task) -> str | None:
 
 def finish_task(rec: Recording, i: int, task, t: float) -> None:
     if task.cancelled():
-        rec._fin.append((i, t, task_name(task), "cancelled", None))
+        rec._f.extend((i, t, FIN_CANCELLED))
         return
     # Read the private slot, not task.exception(): that would mark the exception as retrieved and
     # silence the "Task exception was never retrieved" warning that a lesson may want to show.
     # (A Task-like object from a task factory may not have the slot: then ask it.)
     exc = task._exception if hasattr(task, "_exception") else task.exception()
     if exc is None:
-        rec._fin.append((i, t, task_name(task), "done", None))
+        rec._f.extend((i, t, FIN_DONE))
     else:
-        rec._fin.append((i, t, task_name(task), "error", short_repr(exc)))
+        rec._errors[i] = short_repr(exc)
+        rec._f.extend((i, t, FIN_ERROR))
 
 
 def _report(handle: events.Handle, exc: BaseException) -> None:
@@ -186,13 +188,14 @@ def wait_kind(task) -> int:
         return TASK
     code = None
     obj = task.get_coro() if hasattr(task, "get_coro") else None
-    while obj is not None:
-        c = getattr(obj, "cr_code", None) or getattr(obj, "gi_code", None)
-        if c is None:
-            break
-        code = c
-        obj = getattr(obj, "cr_await", None) if hasattr(obj, "cr_await") else \
-            getattr(obj, "gi_yieldfrom", None)
+    while obj is not None:  # coroutines (cr_await) and generator-based awaits (gi_yieldfrom)
+        try:
+            code, obj = obj.cr_code, obj.cr_await
+        except AttributeError:
+            try:
+                code, obj = obj.gi_code, obj.gi_yieldfrom
+            except AttributeError:
+                break
     if code is None:
         return OTHER
     if code is _SLEEP_CODE:
@@ -212,19 +215,15 @@ _XR: contextvars.ContextVar = contextvars.ContextVar("aiocourse_xray", default=N
 _TS: contextvars.ContextVar[bool] = contextvars.ContextVar("aiocourse_threadsafe", default=False)
 
 
-def _run(self: events.Handle) -> None:
-    if _xrays:  # empty unless an X-ray records some loop
-        xr = _xrays.get(self._loop)
-        if xr is not None:
-            return xr._run(self, _run_body)
-    return _run_body(self)
-
-
-def _run_body(self: events.Handle) -> None:
+def _run(self: events.Handle, _seen_by_xray: bool = False) -> None:
     # Hot path: runs every callback of every loop while recording, so it inlines the original
     # Handle._run's body instead of calling it (one Python frame per callback less).
     # A task step is a handle whose callback is a method of the task (__step / task_wakeup),
     # run in the task's own context; the id check tells it from other callbacks run there.
+    if _xrays and not _seen_by_xray:  # empty unless an X-ray records some loop
+        xr = _xrays.get(self._loop)
+        if xr is not None:
+            return xr._run(self, _run_for_xray)
     ctx = self._context
     i = ctx.get(_REC)
     if i is not None:
@@ -245,24 +244,19 @@ def _run_body(self: events.Handle) -> None:
                 if rec._closed:  # the recording ended during this step: it is not counted
                     return
                 if rec._thread[i] is None:  # its first step
-                    rec._thread[i] = threading.current_thread().name
+                    rec._thread[i] = _thread_name()
                     # Read here, not in create_task: 3.11's asyncio.create_task names the task
                     # only after loop.create_task has returned.
                     rec._given[i] = task_name(task) or rec._given[i]
-                rec._s_i.append(i)
-                rec._s_t0.append(t0)
-                rec._s_t1.append(t1)
                 if task.done():
-                    rec._s_w.append(DONE)
+                    rec._s.extend((i, t0, t1, DONE))
                     finish_task(rec, i, task, t1)
                 else:
-                    rec._s_w.append(wait_kind(task))
+                    rec._s.extend((i, t0, t1, wait_kind(task)))
                 return
             if self.__class__ is _TimerHandle and self._callback is _sleep_timer:
                 # A sleep of task i: due at _when on the loop's clock, running now.
-                now = perf_counter()
-                rec._d_i.append(i)
-                rec._d_t.append(now - (self._loop.time() - self._when))
+                rec._d.extend((i, perf_counter() - (self._loop.time() - self._when)))
     cb = ctx.get(_CB)
     if cb is not None and cb[FUNC] is self._callback and cb[END] is None:
         return _run_recorded_callback(self, cb)
@@ -272,6 +266,14 @@ def _run_body(self: events.Handle) -> None:
         raise
     except BaseException as exc:
         _report(self, exc)
+
+
+def _run_for_xray(handle: events.Handle) -> None:
+    _run(handle, True)
+
+
+def _thread_name() -> str:
+    return threading.current_thread().name
 
 
 def _run_recorded_callback(handle: events.Handle, cb: list) -> None:
@@ -316,17 +318,16 @@ def _create_task(self, coro, *args, **kwargs):
         del tb[-1]  # show the caller's line, as without recording ("created at ...")
     # An eager task (eager_task_factory, 3.12+; create_task(..., eager_start=True), 3.14+) ran
     # its first step inside create_task, not through Handle._run: count that step here.
-    if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
-        rec._thread[i] = threading.current_thread().name
+    if (self._task_factory is not None or kwargs.get("eager_start")) and \
+            inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
+        rec._thread[i] = _thread_name()
         rec._given[i] = task_name(task) or rec._given[i]
-        rec._s_i.append(i)
-        rec._s_t0.append(t0)
-        rec._s_t1.append(perf_counter())
+        t1 = perf_counter()
         if task.done():
-            rec._s_w.append(DONE)
-            finish_task(rec, i, task, perf_counter())
+            rec._s.extend((i, t0, t1, DONE))
+            finish_task(rec, i, task, t1)
         else:
-            rec._s_w.append(wait_kind(task))
+            rec._s.extend((i, t0, t1, wait_kind(task)))
     return task
 
 
@@ -348,9 +349,7 @@ def _call_soon(self, callback, *args, context=None):
                             kind = WOKEN_ERROR
                     except AttributeError:
                         kind = WOKEN_ERROR
-                rec._r_i.append(i)
-                rec._r_t.append(perf_counter())
-                rec._r_k.append(kind)
+                rec._r.extend((i, perf_counter(), kind))
     return _orig_call_soon(self, callback, *args, context=context)
 
 

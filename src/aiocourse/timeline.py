@@ -33,6 +33,7 @@ from ._probe import (
     END,
     ERROR,
     FIELDS,
+    FIN_NAMES,
     KIND,
     NAME,
     STATE,
@@ -214,10 +215,7 @@ class Timeline(Recording):
                                _probe.wait_kind(task) if task is not None else DONE)
 
     def _add_caller_slice(self, t0: float, t1: float, wait: int) -> None:
-        self._s_i.append(self._caller)
-        self._s_t0.append(t0)
-        self._s_t1.append(t1)
-        self._s_w.append(wait)
+        self._s.extend((self._caller, t0, t1, wait))
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
         self._t_end = perf_counter()
@@ -234,7 +232,7 @@ class Timeline(Recording):
                 state, error = "cancelled", None
             else:
                 state, error = "error", _probe.short_repr(exc)
-            self._caller_fin = (self._caller, self._t_end, self._caller_name, state, error)
+            self._caller_fin = (self._t_end, state, error)
             try:
                 _probe._REC.reset(self._rec_token)
             except ValueError:
@@ -250,7 +248,8 @@ class Timeline(Recording):
 
     def _settle(self) -> None:
         """Stop following the tasks that are still running; name them while we still can."""
-        finished = {f[0] for f in self._fin}
+        f = self._f
+        finished = {int(i) for i in f[0::3]}
         if self._caller is not None:
             finished.add(self._caller)
         waiting = {self._ids[i]: i for i in range(len(self._ids)) if i not in finished}
@@ -262,12 +261,12 @@ class Timeline(Recording):
                 if i is None:
                     continue
                 self._unfinished.append(weakref.ref(task))
-                self._fin.append((i, None, task.get_name(), "pending", None))
+                self._lost.append((i, task.get_name(), "pending"))
                 if self._thread[i] is None:  # never ran: it belongs to its loop's thread
                     self._thread[i] = _probe.loop_thread_name(loop)
         # Not finished and no longer anywhere: garbage-collected while pending.
         for i in waiting.values():
-            self._fin.append((i, None, None, "destroyed", None))
+            self._lost.append((i, None, "destroyed"))
         self._loops = set()
 
     def _freeze(self) -> tuple[Span, ...]:
@@ -276,25 +275,33 @@ class Timeline(Recording):
         n = len(self._created)
         slices: list[list[tuple[float, float]]] = [[] for _ in range(n)]
         waits: list[list[str]] = [[] for _ in range(n)]
-        for i, a, b, w in zip(self._s_i, self._s_t0, self._s_t1, self._s_w, strict=True):
-            slices[i].append((a - t0, b - t0))
-            waits[i].append(WAIT_NAMES.get(w, ""))
+        s = self._s
+        for i, a, b, w in zip(s[0::4], s[1::4], s[2::4], s[3::4], strict=True):
+            slices[int(i)].append((a - t0, b - t0))
+            waits[int(i)].append(WAIT_NAMES.get(int(w), ""))
         readies: list[list[tuple[float, int]]] = [[] for _ in range(n)]
-        for i, t, k in zip(self._r_i, self._r_t, self._r_k, strict=True):
-            readies[i].append((t - t0, k))
+        r = self._r
+        for i, t, k in zip(r[0::3], r[1::3], r[2::3], strict=True):
+            readies[int(i)].append((t - t0, int(k)))
         dues: list[list[float]] = [[] for _ in range(n)]
-        for i, t in zip(self._d_i, self._d_t, strict=True):
-            dues[i].append(t - t0)
-        fin: list[tuple | None] = [None] * n
-        for f in self._fin:
-            fin[f[0]] = f
+        d = self._d
+        for i, t in zip(d[0::2], d[1::2], strict=True):
+            dues[int(i)].append(t - t0)
+        fin: list[tuple | None] = [None] * n  # (end, name, state, error)
+        f = self._f
+        for i, t, state in zip(f[0::3], f[1::3], f[2::3], strict=True):
+            i = int(i)
+            fin[i] = (t, None, FIN_NAMES[state], self._errors.get(i))
+        for i, name, state in self._lost:
+            fin[i] = (None, name, state, None)
         caller = self._caller
         if caller is not None:
-            fin[caller] = self._caller_fin
+            end, state, error = self._caller_fin
+            fin[caller] = (end, self._caller_name, state, error)
         rows = []  # (created, name, auto, kind, thread, slices, end, state, error, extra)
         for i in range(n):
-            _, end, name, state, error = fin[i] or (i, None, None, "pending", None)
-            if name is None:  # lost before we could ask the task: use the name it was given
+            end, name, state, error = fin[i] or (None, None, "pending", None)
+            if name is None:  # the name it had at its first step, or was given
                 name = self._given[i]
             auto = name is None or _is_auto_name(name)
             coro = (self._coro[i] or "task").rpartition("<locals>.")[2]
@@ -332,10 +339,10 @@ class Timeline(Recording):
         return tuple(spans)
 
     def _release_columns(self) -> None:
-        for name in ("_created", "_ids", "_s_i", "_s_t0", "_s_t1", "_s_w", "_r_i", "_r_t",
-                     "_r_k", "_d_i", "_d_t"):
+        for name in ("_created", "_ids", "_s", "_r", "_d", "_f"):
             setattr(self, name, None)
-        self._coro = self._given = self._thread = self._fin = self._others = []
+        self._coro = self._given = self._thread = self._others = self._lost = []
+        self._errors = {}
 
     # --- results ---------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ __all__ = ["XRay", "Iteration", "Step"]
 
 QUEUE_SHOWN = 12
 TIMERS_SHOWN = 6
+STEPS_KEPT = 100  # callbacks kept per iteration; the rest are counted (Iteration.more)
 _SLEEP_TIMER = _probe._sleep_timer
 
 # Set in the context that enters an X-ray: tasks and callbacks made inside carry it; a callback
@@ -80,6 +81,7 @@ class Iteration:
     queued: int
     steps: tuple[Step, ...]
     others: int  # callbacks run that the recorded code did not start (the kernel's)
+    more: int = 0  # callbacks of ours run beyond the STEPS_KEPT kept
 
     @property
     def ours(self) -> bool:
@@ -91,7 +93,7 @@ class _Open:
     """The iteration being recorded (mutable until the next select)."""
 
     __slots__ = ("number", "began", "asked", "waited", "io_ids", "io", "timers", "queue",
-                 "queued", "steps", "others", "took_queue")
+                 "queued", "steps", "others", "more", "took_queue")
 
     def __init__(self, number, began, asked, waited, io_ids, io, timers):
         self.number, self.began, self.asked, self.waited = number, began, asked, waited
@@ -100,6 +102,7 @@ class _Open:
         self.queued = 0
         self.steps: list[Step] = []
         self.others = 0
+        self.more = 0
         self.took_queue = False
 
 
@@ -247,7 +250,7 @@ class XRay:
             woke = "something else"
         self._done.append(Iteration(o.number, o.began, o.asked, o.waited, woke, o.io,
                                     o.timers, tuple(o.queue), o.queued, tuple(o.steps),
-                                    o.others))
+                                    o.others, o.more))
 
     def _run(self, handle, run) -> None:
         """Called by the probe for every callback of this loop, with the function running it."""
@@ -268,6 +271,10 @@ class XRay:
                         o.queue.append(self._what(h, o)[0])
         if not ours:
             o.others += 1
+            run(handle)
+            return
+        if len(o.steps) >= STEPS_KEPT:  # a long queue: count the rest, keep memory bounded
+            o.more += 1
             run(handle)
             return
         what, kind, task = self._what(handle, o)
@@ -354,7 +361,8 @@ class XRay:
             steps = tuple(s for s in it.steps if s.kind != "callback" or not s.internal)
             if steps:
                 kept.append(Iteration(it.number, it.began, it.asked, it.waited, it.woke, it.io,
-                                      it.timers, it.queue, it.queued, steps, it.others))
+                                      it.timers, it.queue, it.queued, steps, it.others,
+                                      it.more))
         return tuple(kept)
 
     def text(self, unit: float = 1.0, *, first: int = 12, detail: str = "lesson") -> str:
@@ -373,7 +381,8 @@ class XRay:
             for s in it.steps:
                 held = round_late((s.end - s.start) / unit)
                 ran.append(s.what + (f" (held the thread {_units_text(held)})" if held else ""))
-            lines.append("    ran: " + " · ".join(ran))
+            lines.append("    ran: " + " · ".join(ran)
+                         + (f" · and {it.more} more" if it.more else ""))
         rest = len(its) - first
         lines.append(f"({len(its[:first])} of {len(its)} iterations that ran the recorded code"
                      + (f"; {rest} more not shown" if rest > 0 else "") + ")")
