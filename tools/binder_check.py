@@ -63,6 +63,7 @@ OTHER_BUILDPACKS = ("environment.yml", "Pipfile", "Pipfile.lock", "pyproject.tom
                     "Project.toml", "install.R", "DESCRIPTION", "default.nix", "Dockerfile")
 # Packages of ../requirements.txt that only the tests need: Binder leaves them out.
 TEST_TOOLS = {"nbval", "nbclient", "pytest", "pytest-timeout", "pytest-xdist", "psutil", "ruff",
+              'viztracer; python_version<"3.15"',
               "playwright"}
 CHECK_TOOLS = ("nbval", "pytest", "pytest-timeout")
 # Import names of packages whose distribution name differs.
