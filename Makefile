@@ -53,9 +53,10 @@ binder-check:
 navigation: $(STAMP)
 	$(BIN)/python tools/add_navigation.py
 
-# The strict suite 10 times with every core busy (issue 9); prints passes out of runs.
+# The strict suite with every core busy: 10 runs with xdist, 10 with one notebook at a time
+# (MODES="xdist serial pip" adds runs beside a heavy pip install); prints passes out of runs.
 load: $(STAMP)
-	tools/under_load.sh $(or $(RUNS),10)
+	PYTHON_BIN=$(BIN)/python tools/under_load.sh $(or $(RUNS),10) $(or $(MODES),xdist serial)
 
 # Rewrite the stored outputs after a change: a clean Restart & Run All of each notebook (or of
 # NB="notebooks/03_*.ipynb"), on the reference Python 3.14 (the tool refuses another).
