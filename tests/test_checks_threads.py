@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import threading
 import time
 import warnings
 
+import pytest
 from checks_support import load_solution as _load
 
 from aiocourse.checks import threads
@@ -199,6 +202,70 @@ def test_shut_down_rejects_forgetting_to_close(capsys):
 
     ok, out = run_check(threads.check_shut_down, no_close, capsys)
     assert not ok and "the loop is closed" in out
+
+
+# --- 8.4 run_sync -----------------------------------------------------------------------------
+
+
+def test_run_sync_accepts_the_solution(capsys):
+    ok, out = run_check(threads.check_run_sync, SOL08.run_sync, capsys)
+    assert ok, out
+    assert out.startswith("✅ Exercise 8.4")
+
+
+def test_run_sync_template_is_not_done(capsys):
+    ok, out = run_check(threads.check_run_sync, template, capsys)  # and closes its coroutine
+    assert not ok and "not done yet" in out
+
+
+def test_run_sync_rejects_asyncio_run_alone(capsys):
+    def run_sync(coro):
+        return asyncio.run(coro)
+
+    ok, out = run_check(threads.check_run_sync, run_sync, capsys)
+    assert not ok and "asyncio.run() cannot be called from a running event loop" in out
+    assert "already right: works where no loop is running" in out
+
+
+def test_run_sync_rejects_run_until_complete(capsys):
+    def run_sync(coro):
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(coro)
+        finally:
+            loop.close()
+
+    ok, out = run_check(threads.check_run_sync, run_sync, capsys)
+    assert not ok and "Cannot run the event loop while another loop is running" in out
+
+
+def test_run_sync_rejects_async_def(capsys):
+    async def run_sync(coro):
+        return await coro
+
+    ok, out = run_check(threads.check_run_sync, run_sync, capsys)
+    assert not ok and "a plain function" in out
+
+
+@pytest.mark.skipif(hasattr(asyncio, "_nest_patched"), reason="asyncio already patched here")
+def test_run_sync_rejects_nest_asyncio():
+    # Patching is process-wide and cannot be undone, so run it in a child process.
+    code = (
+        "import asyncio, nest_asyncio\n"
+        "from aiocourse.checks.threads import check_run_sync\n"
+        "def run_sync(coro):\n"
+        "    nest_asyncio.apply()\n"
+        "    return asyncio.get_event_loop().run_until_complete(coro)\n"
+        "async def main():\n"
+        "    print(await check_run_sync(run_sync))\n"
+        # printed inside the loop: on 3.14, nest_asyncio 1.6.0 then breaks asyncio.run's own
+        # shutdown ("Timeout should be used inside a task"), which is not this test's business
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30).stdout
+    assert "leaves asyncio unpatched" in out
+    assert out.rstrip().endswith("False")
 
 
 # --- 9.1 read_all -----------------------------------------------------------------------------

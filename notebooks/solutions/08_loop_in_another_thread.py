@@ -3,6 +3,7 @@
 Try the exercises first."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 
 # Exercise 8.1: run coroutines on a loop thread from sync code, collect the results.
@@ -36,3 +37,15 @@ def shut_down(loop, thread):
     loop.call_soon_threadsafe(loop.stop)  # stop from this thread: the thread-safe door
     thread.join()
     loop.close()
+
+
+# Exercise 8.4: run a coroutine from plain code, in a cell and in a script.
+def run_sync(coro):
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)  # no loop in this thread (a script): the usual way
+    # This thread's loop is busy running our caller (a notebook cell): give the coroutine a
+    # new loop in a worker thread, and wait for it. The caller's loop is blocked meanwhile.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -19,7 +19,7 @@ import contextvars
 import gc
 import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from time import perf_counter, sleep
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "check_run_all",
     "check_result_or_none",
     "check_shut_down",
+    "check_run_sync",
     "check_read_all",
     "check_make_on_done",
 ]
@@ -360,6 +361,57 @@ def _finish_loop(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()
+
+
+async def _later(value: str) -> str:
+    await asyncio.sleep(UNIT)
+    return value
+
+
+async def check_run_sync(run_sync: Callable[[Coroutine], Any]) -> bool:
+    """Exercise 8.4: ``run_sync(coro)`` returns the coroutine's result, from any plain code.
+
+    It is called twice: where a loop is already running (like a notebook cell) and in a thread
+    where none runs (like a script).  Both calls must return the result; asyncio must not be
+    patched (nest_asyncio) on the way.
+    """
+    ex = Exercise("8.4", "run a coroutine from plain code, in a cell and in a script")
+    made: list[Coroutine] = []
+
+    def later(value: str) -> Coroutine:
+        coro = _later(value)
+        made.append(coro)
+        return coro
+
+    try:
+        async with ex.attempt():
+            _require_sync_function(ex, run_sync)
+            try:
+                got = run_sync(later("from a cell"))
+            except NotImplementedError:  # a RuntimeError too: the template, "not done yet"
+                raise
+            except RuntimeError as exc:
+                got = f"RuntimeError: {exc}"
+            ex.expect(got == "from a cell",
+                      "works where a loop is already running (a notebook cell)", got=got,
+                      hint="this thread's loop is busy running your caller: run the coroutine "
+                           "with asyncio.run in another thread (ThreadPoolExecutor(1))")
+            try:
+                got = await asyncio.to_thread(run_sync, later("from a script"))
+            except NotImplementedError:
+                raise
+            except RuntimeError as exc:
+                got = f"RuntimeError: {exc}"
+            ex.expect(got == "from a script",
+                      "works where no loop is running (a script, a plain thread)", got=got,
+                      hint="with no loop running, asyncio.run(coro) is all it takes")
+            ex.expect(not hasattr(asyncio, "_nest_patched"), "leaves asyncio unpatched",
+                      got="nest_asyncio.apply() was called",
+                      hint="nest_asyncio patches the whole kernel: restart it (Kernel > "
+                           "Restart) and solve this without it")
+    finally:
+        _close_unstarted(*made)  # the ones the answer never ran: no "never awaited" later
+    return ex.report()
 
 
 # --- notebook 09 ---------------------------------------------------------------------------
