@@ -3,6 +3,8 @@
     python tools/add_navigation.py              # notebooks/NN_*.ipynb, in place
     python tools/add_navigation.py --check      # exit 1 (and name them) if any would change
     python tools/add_navigation.py path/to/dir  # another folder of NN_*.ipynb (a copy, a test)
+    python tools/add_navigation.py --renumber 07=08 08=10 --insert drafts/07_x.ipynb
+                                                # renumber the course first (tools/renumber.py)
 
 The header (first cell) names the course and links the index, the previous and the next notebook
 and, once the course has a public repository (`repository` under `[tool.aiocourse]` in
@@ -146,7 +148,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("folder", nargs="?", type=Path, default=ROOT / "notebooks")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 if a notebook's navigation is not current")
+    parser.add_argument("--renumber", nargs="+", metavar="OLD=NEW", default=[],
+                        help="renumber notebooks and every reference first (tools/renumber.py)")
+    parser.add_argument("--insert", nargs="+", type=Path, default=[], metavar="DRAFT",
+                        help="with --renumber: move these numbered drafts into notebooks/")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="with --renumber: print what would change, change nothing")
     args = parser.parse_args(argv)
+    if args.renumber or args.insert:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import renumber
+
+        done = renumber.renumber(renumber.parse(args.renumber), args.insert, args.dry_run)
+        print("\n".join(done) or "nothing to renumber")
+        if args.dry_run:
+            return 0
     paths = sorted(p for p in args.folder.glob("[0-9][0-9]_*.ipynb")
                    if re.fullmatch(r"\d\d_\w+\.ipynb", p.name))
     if not paths:
