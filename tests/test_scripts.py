@@ -10,7 +10,7 @@ import tempfile
 import psutil
 import pytest
 
-from aiocourse.scripts import run_script
+from aiocourse.scripts import ScriptRun, run_script, trimmed
 
 
 def _children() -> set[int]:
@@ -121,3 +121,63 @@ def test_child_gets_no_colour_settings(monkeypatch):
     monkeypatch.setenv("FORCE_COLOR", "1")  # what a kernel sets
     run = run_script("import os; print(os.environ.get('FORCE_COLOR'), os.environ['PYTHON_COLORS'])")
     assert run.output == "None 0\n"
+
+
+# --- trimmed: transcripts that read the same on every version ------------------------------
+
+TRACEBACK_311 = """\
+Waiting: 1
+Traceback (most recent call last):
+  File "script.py", line 13, in <module>
+    loop.run_until_complete(asyncio.wait(tasks))
+  File "<stdlib>/asyncio/base_events.py", line 640, in run_until_complete
+    self.run_forever()
+  File "<stdlib>/selectors.py", line 468, in select
+    fd_event_list = self._selector.poll(timeout, max_ev)
+                    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+KeyboardInterrupt
+Task was destroyed but it is pending!
+task: <Task pending name='Task-3' coro=<task() running at script.py:5> wait_for=<Future \
+pending cb=[Task.task_wakeup()]> cb=[_wait.<locals>._on_completion() at \
+<stdlib>/asyncio/tasks.py:519]>
+"""
+TRACEBACK_313 = """\
+Waiting: 1
+Traceback (most recent call last):
+  File "script.py", line 13, in <module>
+    loop.run_until_complete(asyncio.wait(tasks))
+    ~~~~~~~~~~~~~~~~~~~~~~~^^^^^^^^^^^^^^^^^^^^^
+  File "<stdlib>/asyncio/base_events.py", line 708, in run_until_complete
+    self.run_forever()
+    ~~~~~~~~~~~~~~~~^^
+  File "<stdlib>/selectors.py", line 452, in select
+    fd_event_list = self._selector.poll(timeout, max_ev)
+KeyboardInterrupt
+Task was destroyed but it is pending!
+task: <Task pending name='Task-1' coro=<task() running at script.py:5> wait_for=<Future \
+pending cb=[Task.task_wakeup()]> cb=[_wait.<locals>._on_completion() at \
+<stdlib>/asyncio/tasks.py:521]>
+"""
+
+
+def test_trimmed_reads_the_same_on_every_version():
+    expected = """\
+Waiting: 1
+Traceback (most recent call last):
+  File "script.py", line 13, in <module>
+    loop.run_until_complete(asyncio.wait(tasks))
+  …
+KeyboardInterrupt
+Task was destroyed but it is pending!
+task: <Task pending name='Task-…' coro=<task() running at script.py:5> …>"""
+    assert trimmed(TRACEBACK_311) == expected
+    assert trimmed(TRACEBACK_313) == expected
+    coloured = TRACEBACK_313.replace('File "script.py"', 'File \x1b[35m"script.py"\x1b[0m')
+    coloured = coloured.replace("KeyboardInterrupt", "\x1b[1;35mKeyboardInterrupt\x1b[0m")
+    assert trimmed(coloured) == expected  # 3.13 under FORCE_COLOR=1, as a kernel sets it
+
+
+def test_trimmed_takes_a_script_run_and_keeps_its_status():
+    run = ScriptRun(output="hello\n", returncode=0, interrupted=False, timed_out=False)
+    assert trimmed(run) == "hello\n[exit code 0]"
+    assert trimmed("no traceback here") == "no traceback here"

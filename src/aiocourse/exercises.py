@@ -22,6 +22,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from .checks.referee import Referee, Run
 from .timeline import Timeline
 
 __all__ = ["Exercise", "NotDone"]
@@ -55,6 +56,9 @@ class Exercise:
         self._crash: str | None = None
         self._reported = False
         self.timeline: Timeline | None = None
+        # What the check's fakes saw, and its beat (see checks/referee.py): running while the
+        # attempt runs.
+        self.ref = Referee()
 
     def __repr__(self) -> str:
         return f"<Exercise {self.number}: {self.title}>"
@@ -91,6 +95,22 @@ class Exercise:
                              "such as time.sleep?", stop=True)
             raise  # pragma: no cover - expect(stop=True) raised already
 
+    def coroutine(self, made: Any) -> Any:
+        """``made`` if it is a coroutine (what calling an ``async def`` gives), else a failed
+        expectation that ends the attempt."""
+        if not asyncio.iscoroutine(made):
+            self.expect(False, "an async function (defined with `async def`)",
+                        got=type(made).__name__, stop=True)
+        return made
+
+    async def timed(self, awaitable: Awaitable[T], timeout: float = 5.0) -> tuple[T, Run]:
+        """``run()``, also telling when it started and ended: (result, Run)."""
+        return await self.ref.run(self, awaitable, timeout=timeout)
+
+    def slow(self, run: Run, units: float, *, allowance: float = 0.5) -> bool:
+        """Whether ``run`` took longer than ``units`` units, by the beat: never the machine's."""
+        return self.ref.slow(run, units, allowance=allowance)
+
     def call(self, func: Callable[..., T], *args: Any) -> T:
         """Call a learner's plain function; NotImplementedError means 'not done yet'."""
         if not callable(func):
@@ -104,7 +124,7 @@ class Exercise:
             raise RuntimeError(f"{self!r} was already attempted: create a new Exercise")
         self.timeline = Timeline()
         try:
-            async with self.timeline:
+            async with self.timeline, self.ref.beating():
                 yield self
         except _Stop:
             pass

@@ -31,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-__all__ = ["ScriptRun", "run_script"]
+__all__ = ["ScriptRun", "run_script", "trimmed"]
 
 
 @dataclass(frozen=True)
@@ -152,3 +152,48 @@ def run_script(source: str, *, interrupt_on: str | re.Pattern[str] | None = None
             proc.stdout.close()
         shutil.rmtree(folder, ignore_errors=True)
     return ScriptRun(_sanitize("".join(chunks), folder), proc.returncode, interrupted, timed_out)
+
+
+# --- transcripts that read the same on every Python ---------------------------------------
+
+_TASK_REPR = re.compile(r"(coro=<[^>]*>) .*>$")
+_TASK_NUMBER = re.compile(r"name='Task-\d+'")
+_MARKS = re.compile(r"[\^~]+")
+# A Jupyter kernel sets FORCE_COLOR=1 for the programs it starts, and Python 3.13 then colours
+# its tracebacks: the escape sequences would hide "script.py" from the frame test below.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def trimmed(run: ScriptRun | str) -> str:
+    """A script transcript without what changes between Python versions.
+
+        print(trimmed(run_script(SOURCE, interrupt_on="Waiting", interrupt_after=0.1)))
+
+    A traceback keeps its frames in ``script.py`` and its last line; the frames in the standard
+    library become ``…`` (their line numbers change with each release), and the ``^^^`` / ``~~~``
+    marker lines and colour codes go (3.13 draws more markers, and colours).  A task repr stops
+    after its coroutine, and ``Task-12`` becomes ``Task-…`` (the rest names stdlib lines, and the
+    order in which Python destroys pending tasks differs between versions).
+    """
+    out: list[str] = []
+    in_traceback = skipping = False
+    for line in _ANSI.sub("", str(run)).splitlines():
+        if line.startswith("Traceback (most recent call last):"):
+            in_traceback, skipping = True, False
+            out.append(line)
+            continue
+        if in_traceback and line.startswith("  "):
+            if line.startswith("  File "):
+                skipping = not line.startswith('  File "script.py"')
+                if not skipping:
+                    out.append(line)
+                elif out[-1] != "  …":
+                    out.append("  …")
+            elif not skipping and not _MARKS.fullmatch(line.strip()):
+                out.append(line)
+            continue
+        in_traceback = False
+        if line.startswith("task: <Task "):
+            line = _TASK_NUMBER.sub("name='Task-…'", _TASK_REPR.sub(r"\1 …>", line))
+        out.append(line)
+    return "\n".join(out)

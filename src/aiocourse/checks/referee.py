@@ -31,7 +31,7 @@ from typing import Any
 
 from . import UNIT
 
-__all__ = ["Event", "EventLog", "Referee", "late", "overlapped", "units", "BEATS"]
+__all__ = ["Event", "EventLog", "Referee", "Run", "late", "overlapped", "units", "BEATS"]
 
 BEATS = 2  # how many beats past an allowance make "late": one could be the machine's hiccup
 
@@ -122,6 +122,16 @@ class EventLog:
         ended = {e.key for e in self.of(*ends)}
         return [k for k in self.keys(start) if k not in ended]
 
+    def started_together(self, keys: Sequence[Any], start: str = "start",
+                         ends: Sequence[str] = ("end", "error", "cancelled")) -> bool:
+        """Whether every one of ``keys`` started before the first of them ended: at once, not
+        one after another (a fact that a busy machine does not move)."""
+        starts = self.times(start)
+        if any(k not in starts for k in keys):
+            return False
+        ended = [e.t for e in self.of(*ends) if e.key in keys]
+        return not ended or max(starts[k] for k in keys) < min(ended)
+
     def spans(self, start: str = "start",
               ends: Sequence[str] = ("end", "error", "cancelled")) -> dict[Any, tuple]:
         """key -> (start, end or None, how it ended or "running")."""
@@ -132,6 +142,18 @@ class EventLog:
             elif e.key in found and found[e.key][1] is None:
                 found[e.key] = (found[e.key][0], e.t, e.what)
         return found
+
+
+@dataclass(frozen=True)
+class Run:
+    """When an awaited answer started and ended (seconds on the referee's clock)."""
+
+    start: float
+    end: float
+
+    @property
+    def took(self) -> float:
+        return self.end - self.start
 
 
 # --- the judgements: plain functions of times -----------------------------------------------
@@ -226,35 +248,60 @@ class Referee:
         """A fake coroutine function: ``await fake(key)`` sleeps ``delays[key]`` units, then
         returns ``result(key)`` (default ``f"page {key}"``) or raises ``errors[key]``; a key not
         in ``delays`` raises KeyError at once.  It logs "start", then "end", "error" or
-        "cancelled", with the key."""
+        "cancelled", with the key, in ``fake.log`` (its own EventLog, on this clock)."""
         errors = dict(errors or {})
         make = result if result is not None else (lambda key: f"page {key}")
+        log = EventLog(t0=self.log.t0)  # its own, on the referee's clock: ``fake.log``
 
         async def fake(key):
             if key not in delays:
                 raise KeyError(key)
-            self.log.record("start", key)
+            log.record("start", key)
             try:
                 await asyncio.sleep(delays[key] * self.unit)
             except asyncio.CancelledError:
-                self.log.record("cancelled", key)
+                log.record("cancelled", key)
                 raise
             if key in errors:
-                self.log.record("error", key)
+                log.record("error", key)
                 raise errors[key]
-            self.log.record("end", key)
+            log.record("end", key)
             return make(key)
 
+        fake.log = log
         return fake
 
-    async def run(self, ex: Any, awaitable: Any, timeout: float = 5.0) -> tuple[Any, float]:
+    def slow(self, run: Run, units_: float, *, allowance: float = 0.5) -> bool:
+        """Whether ``run`` took longer than ``units_`` units (plus ``allowance``), judged by the
+        beat: the beat ran twice past the deadline before the run ended."""
+        return late(run.end, run.start + (units_ + allowance) * self.unit, self.beats)
+
+    def since(self, start: float, at: float | None, units_: float, *,
+              allowance: float = 0.5) -> bool:
+        """Whether an event at ``at`` came more than ``units_`` units (plus ``allowance``) after
+        ``start``, judged by the beat (None: it never came)."""
+        return late(at, start + (units_ + allowance) * self.unit, self.beats)
+
+    async def outcome(self, task: asyncio.Task, timeout_units: float) -> tuple[str, Any, float]:
+        """Wait for ``task`` (at most ``timeout_units``); return how it ended ("returned",
+        "raised", "cancelled" or "running"), its result or error, and when (referee seconds)."""
+        await asyncio.wait([task], timeout=timeout_units * self.unit)
+        at = self.now()
+        if not task.done():
+            return "running", None, at
+        if task.cancelled():
+            return "cancelled", None, at
+        if task.exception() is not None:
+            return "raised", task.exception(), at
+        return "returned", task.result(), at
+
+    async def run(self, ex: Any, awaitable: Any, timeout: float = 5.0) -> tuple[Any, Run]:
         """``ex.run(awaitable)`` between an "answer started" and an "answer returned" event:
-        returns (result, seconds it took).  A raised error is logged as "answer raised"."""
-        self.log.record("answer started")
+        returns (result, Run).  A raised error is logged as "answer raised"."""
+        start = self.log.record("answer started").t
         try:
             result = await ex.run(awaitable, timeout=timeout)
         except BaseException:
             self.log.record("answer raised")
             raise
-        end = self.log.record("answer returned")
-        return result, end.t - self.log.first("answer started")
+        return result, Run(start, self.log.record("answer returned").t)
