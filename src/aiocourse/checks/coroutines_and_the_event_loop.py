@@ -1,24 +1,24 @@
 """Checks for notebook 02 (coroutines, the event loop and ``await``).
 
-    from aiocourse.checks.coroutines import check_make_tea, check_take_turns
+    from aiocourse.checks.coroutines_and_the_event_loop import check_make_tea, check_take_turns
     await check_make_tea(make_tea)        # Exercise 2.1
     await check_take_turns(worker)        # Exercise 2.2
 
-Each check runs the learner's coroutine function with helpers of its own, prints what is right
-and what is not, and returns True or False.  Times are measured in units of ``UNIT`` seconds, the
-course's unit of sleeping.
+Each check runs the learner's coroutine function with helpers of its own that log what they did
+(the referee's EventLog), prints what is right and what is not, and returns True or False.
+Order is read from the log; "takes no real time" is the referee's beat's verdict.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..exercises import Exercise
 from . import UNIT
+from .referee import units
 
 __all__ = ["UNIT", "check_make_tea", "check_take_turns"]
 
@@ -34,14 +34,13 @@ async def check_make_tea(make_tea: Callable[..., Coroutine[Any, Any, list]]) -> 
     the three results in a list.
     """
     ex = Exercise("2.1", "three steps, one after the other")
-    t0 = time.perf_counter()
-    times: dict[str, list[float | None]] = {}
+    log = ex.ref.log
     made: list[tuple[str, Coroutine]] = []  # every coroutine step() returned
 
     async def _step(name: str, units: int) -> str:
-        times[name] = [(time.perf_counter() - t0) / UNIT, None]
+        log.record("start", name)
         await asyncio.sleep(units * UNIT)
-        times[name][1] = (time.perf_counter() - t0) / UNIT
+        log.record("end", name)
         return f"{name} done"
 
     def step(name: str, units: int) -> Coroutine[Any, Any, str]:
@@ -67,13 +66,13 @@ async def check_make_tea(make_tea: Callable[..., Coroutine[Any, Any, list]]) -> 
                 shown = result
             ex.expect(result == wanted, f"returns {wanted}", got=shown,
                       hint="collect the value of each `await step(...)` in a list")
-            order = [name for name, _ in TEA_STEPS if name in times]
-            in_order = order == [n for n, _ in TEA_STEPS] and all(
-                times[b][0] >= times[a][1] - 0.2  # type: ignore[operator]
-                for a, b in zip(order, order[1:], strict=False) if times[a][1] is not None)
+            # In order, one after the other: the log reads start, end, start, end, ...
+            events = [(e.what, e.key) for e in log.of("start", "end")]
+            in_order = events == [(what, name) for name, _ in TEA_STEPS
+                                  for what in ("start", "end")]
             if not never:  # the order of steps that never ran says nothing more
                 ex.expect(in_order, "boil, then steep, then pour: each starts after the "
-                          "previous one has finished", got=_describe_steps(times),
+                          "previous one has finished", got=_describe_steps(events),
                           hint="`await` each step before calling the next; no tasks, no gather")
     finally:
         for _, coro in made:
@@ -81,12 +80,8 @@ async def check_make_tea(make_tea: Callable[..., Coroutine[Any, Any, list]]) -> 
     return ex.report()
 
 
-def _describe_steps(times: dict[str, list[float | None]]) -> str:
-    parts = []
-    for name, (start, end) in times.items():
-        end_text = "unfinished" if end is None else f"{end:.0f}"
-        parts.append(f"{name} {start:.0f}-{end_text}")
-    return ", ".join(parts) + " (units)" if parts else "no step ran"
+def _describe_steps(events: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} {what}s" for what, name in events) or "no step ran"
 
 
 async def check_take_turns(worker: Callable[..., Coroutine[Any, Any, None]]) -> bool:
@@ -108,7 +103,7 @@ async def check_take_turns(worker: Callable[..., Coroutine[Any, Any, None]]) -> 
                       got=type(coros[0]).__name__, stop=True)
         tasks = [asyncio.create_task(coros[0], name="worker a"),
                  asyncio.create_task(coros[1], name="worker b")]
-        await ex.run(asyncio.gather(*tasks), timeout=2)
+        _, run = await ex.timed(asyncio.gather(*tasks), timeout=2)
         wanted = ["a:0", "b:0", "a:1", "b:1", "a:2", "b:2"]
         hint = None
         if sorted(log) == sorted(wanted):
@@ -121,8 +116,8 @@ async def check_take_turns(worker: Callable[..., Coroutine[Any, Any, None]]) -> 
         slices = min(len(tl["worker a"].slices), len(tl["worker b"].slices))
         ex.expect(slices >= 3, "each worker runs in one slice per step",
                   got=f"{slices} slices")
-        ex.expect(tl.duration < 1 * UNIT, "takes no real time (sleep(0) does not wait)",
-                  got=f"{tl.duration / UNIT:.1f} units",
+        ex.expect(not ex.slow(run, 0), "takes no real time (sleep(0) does not wait)",
+                  got=units(run.took),
                   hint="asyncio.sleep(0) gives the loop a turn without waiting; a longer "
                        "sleep only makes the program slower")
     return ex.report()

@@ -5,7 +5,11 @@ import warnings
 
 from checks_support import load_solution
 
-from aiocourse.checks.coroutines import UNIT, check_make_tea, check_take_turns
+from aiocourse.checks.coroutines_and_the_event_loop import (
+    UNIT,
+    check_make_tea,
+    check_take_turns,
+)
 
 solution = load_solution("02_coroutines_and_the_event_loop")
 

@@ -5,7 +5,12 @@ import time
 
 from checks_support import load_solution
 
-from aiocourse.checks.tasks import UNIT, check_fetch_all, check_fire, check_wait_for_callback
+from aiocourse.checks.tasks_and_futures import (
+    UNIT,
+    check_fetch_all,
+    check_fire,
+    check_wait_for_callback,
+)
 
 solution = load_solution("03_tasks_and_futures")
 

@@ -1,12 +1,14 @@
 """Checks for notebook 03 (tasks and futures).
 
-    from aiocourse.checks.tasks import check_fetch_all, check_wait_for_callback, check_fire
+    from aiocourse.checks.tasks_and_futures import check_fetch_all, check_wait_for_callback
+    from aiocourse.checks.tasks_and_futures import check_fire
     await check_fetch_all(fetch_all)                  # Exercise 3.1
     await check_wait_for_callback(wait_for_callback)  # Exercise 3.2
     await check_fire(fire)                            # Exercise 3.3
 
 Each check runs the learner's answer with helpers of its own, under a Timeline, prints what is
-right and what is not, and returns True or False.  Times are in units of ``UNIT`` seconds.
+right and what is not, and returns True or False.  What overlapped is read from the Timeline;
+"about as long as" and "as soon as" are the referee's beat's verdicts.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ import asyncio
 import gc
 import inspect
 import random
-import time
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..exercises import Exercise
 from . import UNIT
+from .referee import units
 
 __all__ = ["UNIT", "fetch", "check_fetch_all", "check_wait_for_callback", "check_fire"]
 
@@ -43,7 +45,7 @@ async def check_fetch_all(fetch_all: Callable[..., Coroutine[Any, Any, list]]) -
     """
     ex = Exercise("3.1", "three jobs at the same time, results in order")
     async with ex.attempt():
-        result = await ex.run(fetch_all(fetch, list(FETCH_JOBS)), timeout=2)
+        result, run = await ex.timed(fetch_all(fetch, list(FETCH_JOBS)), timeout=2)
         wanted = [f"{name} after {units}" for name, units in FETCH_JOBS]
         hint = None
         if isinstance(result, list) and sorted(map(str, result)) == sorted(wanted):
@@ -60,9 +62,9 @@ async def check_fetch_all(fetch_all: Callable[..., Coroutine[Any, Any, list]]) -
                   got=f"at most {tl.max_concurrency()} task(s) at once",
                   hint="awaiting a coroutine runs it to the end before the next line: create "
                        "all the tasks first, then await them")
-        ex.expect(tl.duration < (slowest + 1.5) * UNIT,
+        ex.expect(not ex.slow(run, slowest),
                   f"takes about as long as the slowest job ({slowest} units, not {total})",
-                  got=f"{tl.duration / UNIT:.0f} units")
+                  got=units(run.took))
     return ex.report()
 
 
@@ -86,10 +88,10 @@ async def check_wait_for_callback(wait_for_callback: Callable[..., Coroutine]) -
             raise TypeError(f"subscribe() needs a function to call, not {callback!r}")
         if calls:
             raise RuntimeError("subscribe() was called twice: call it once")
-        calls.append(time.perf_counter())
+        calls.append(ex.ref.now())
 
         def deliver() -> None:
-            fired.append(time.perf_counter())
+            fired.append(ex.ref.now())
             # A late loop (a busy machine) can run a guessed sleep's timer and this one in the
             # same pass, sleep first: the guess then finds the value by luck.  The task's
             # awaited future tells: done already means something other than the callback
@@ -107,7 +109,7 @@ async def check_wait_for_callback(wait_for_callback: Callable[..., Coroutine]) -
                       got=type(coro).__name__, stop=True)
         answer = asyncio.create_task(coro, name="answer")
         result = await ex.run(answer, timeout=2)
-        returned_at = time.perf_counter()
+        returned_at = ex.ref.now()
         ex.expect(bool(calls), "calls subscribe(callback) once", stop=True)
         ex.expect(result == value, "returns the value passed to the callback",
                   got=result, hint="pass fut.set_result as the callback, then `return await fut`")
@@ -116,9 +118,12 @@ async def check_wait_for_callback(wait_for_callback: Callable[..., Coroutine]) -
         ex.expect(not (woken_before and woken_before[0]), "returns because the callback ran",
                   got="your task was already woken (by a sleep?) when the callback came",
                   hint="await a Future that the callback completes, not a sleep")
-        late = (returned_at - fired[0]) / UNIT if fired else float("inf")
-        ex.expect(late < 0.5, "returns as soon as the callback has run",
-                  got=f"returned {late:.1f} units after the callback",
+        # As soon as: no more than one beat of the check's own between the callback and the
+        # return (a right answer returns within a pass of the loop or two).
+        ex.expect(bool(fired) and not ex.ref.since(fired[0], returned_at, 0, allowance=0),
+                  "returns as soon as the callback has run",
+                  got=f"returned {units(returned_at - fired[0])} after the callback"
+                  if fired else "before the callback ran",
                   hint="await a Future that the callback completes, not a sleep")
         slices = len(tl["answer"].slices)
         ex.expect(slices <= 3, "waits without waking up in between (no polling)",
