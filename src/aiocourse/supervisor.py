@@ -162,9 +162,10 @@ class Service:
                 self._kill()
             # Shielded: a cancellation of the block must not leave the child unreaped.
             await asyncio.shield(proc.wait())
-            if self._reader is not None:
+            if self._reader is not None:  # its output ends with it (unless a child keeps it)
                 await asyncio.wait([self._reader], timeout=5)
                 self._reader.cancel()
+                await asyncio.wait([self._reader])
             path = Path(self._folder, TIMELINE_FILE)
             if path.exists():
                 self._timeline = _load_timeline(path)
@@ -207,7 +208,8 @@ class Service:
     @property
     def output(self) -> str:
         """What the service has printed so far (paths of this machine taken out)."""
-        return _sanitize("\n".join(self._lines), self._folder or "")
+        text = "\n".join(self._lines)
+        return _sanitize(text, self._folder) if self._folder else text
 
     def send(self, sig: signal.Signals) -> None:
         """Send a real signal to the service: ``os.kill(service.pid, sig)``, marked in the
