@@ -39,6 +39,7 @@ __all__ = ["XRay", "Iteration", "Step"]
 
 QUEUE_SHOWN = 12
 TIMERS_SHOWN = 6
+HELD_SHOWN = 2  # units: text() says a callback "held the thread" from this long on
 STEPS_KEPT = 100  # callbacks kept per iteration; the rest are counted (Iteration.more)
 _SLEEP_TIMER = _probe._sleep_timer
 
@@ -369,7 +370,7 @@ class XRay:
         """The first ``first`` iterations (of ``shown(detail)``), as facts: what the loop asked
         the selector (don't wait, wait for a timer, wait for I/O), what woke it, and what it
         ran, in order.  Times the loop scheduled (the timeout it asked for) are printed in
-        units, and a callback that held the thread for a unit or more says so; other
+        units, and a callback that held the thread for HELD_SHOWN units or more says so; other
         durations are left to the figure and the explorer, since a busy machine moves them."""
         if not unit > 0:
             raise ValueError(f"unit must be a positive number of seconds, not {unit!r}")
@@ -379,8 +380,11 @@ class XRay:
             lines.append(f"{n:>2}. {_asked_text(it, unit)}")
             ran = []
             for s in it.steps:
+                # Only a long hold is news: the operating system pauses a busy process for tens
+                # of ms now and then, inside whatever callback runs.
                 held = round_late((s.end - s.start) / unit)
-                ran.append(s.what + (f" (held the thread {_units_text(held)})" if held else ""))
+                ran.append(s.what + (f" (held the thread {_units_text(held)})"
+                                     if held >= HELD_SHOWN else ""))
             lines.append("    ran: " + " · ".join(ran)
                          + (f" · and {it.more} more" if it.more else ""))
         rest = len(its) - first

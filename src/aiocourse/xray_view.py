@@ -78,7 +78,7 @@ def plot_iterations(iterations: Sequence, unit: float = 1.0, title: str | None =
                                         edgecolor="none", alpha=0.9))
             label = step.what if len(step.what) <= 24 else step.what[:23] + "…"
             held = round_late((step.end - step.start) / unit)
-            if held:  # it held the thread: the loop could do nothing else meanwhile
+            if held >= 2:  # it held the thread: the loop could do nothing else meanwhile
                 label += f"\n(held the thread {held:g} unit{'' if held == 1 else 's'})"
             ax.text(x + 0.45, y - 0.43, label, ha="center", va="center", fontsize=6.5,
                     color="white")
