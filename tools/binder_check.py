@@ -62,10 +62,10 @@ NEEDED = ("requirements.txt", "runtime.txt", "apt.txt")
 OTHER_BUILDPACKS = ("environment.yml", "Pipfile", "Pipfile.lock", "pyproject.toml", "setup.py",
                     "Project.toml", "install.R", "DESCRIPTION", "default.nix", "Dockerfile")
 # Packages of ../requirements.txt that only the tests need: Binder leaves them out.
-TEST_TOOLS = {"nbval", "nbclient", "pytest", "pytest-timeout", "pytest-xdist", "psutil", "ruff",
+TEST_TOOLS = {"nbval", "nbclient", "pytest-timeout", "pytest-xdist", "psutil", "ruff",
               'viztracer; python_version<"3.15"',
               "playwright"}
-CHECK_TOOLS = ("nbval", "pytest", "pytest-timeout")
+CHECK_TOOLS = ("nbval", "pytest-timeout")
 # Import names of packages whose distribution name differs.
 IMPORT_NAMES = {"nest-asyncio": "nest_asyncio", "jupyterlab": "jupyterlab"}
 
