@@ -10,10 +10,12 @@ BIN    := $(VENV)/bin
 # (JupyterLab refuses to run as root without --allow-root: containers and CI machines are root.)
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test setup lint reliability load browser binder-check navigation notebooks bench clean help
+.PHONY: lab test setup lint reliability load browser binder-check navigation notebooks bench clean help \
+        release grade site classroom-test
 help:
 	@echo "make lab | make test | make reliability | make browser | make binder-check | make load"
 	@echo "make lint | make navigation | make notebooks | make bench | make clean"
+	@echo "make release | make grade [SUBMISSIONS=dir] | make site | make classroom-test"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -68,3 +70,53 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+
+# --- classroom: a student release graded with nbgrader, and the course as a website ----------
+# (docs/TEACHING.md).  The teacher's tools live in their own venv, .venv-classroom: the course's
+# requirements plus tools/classroom/requirements.txt (nbgrader, Jupyter Book 2).
+CLASSROOM   ?= .venv-classroom
+CBIN        := $(CLASSROOM)/bin
+CSTAMP      := $(CLASSROOM)/.installed
+DEMO        := build/classroom/demo
+# `make grade` without SUBMISSIONS grades the made-up class of tests/submissions (into $(DEMO)),
+# with short time limits; with SUBMISSIONS=dir (one folder per student) it grades that folder
+# into build/classroom/gradebook.csv, with GRADE_ARGS passed on (tools/grade.py --help).
+SUBMISSIONS ?=
+GRADE_ARGS  ?=
+DEMO_ARGS   ?= --cell-timeout 20 --notebook-timeout 120 --memory 1
+
+$(CSTAMP): requirements.txt tools/classroom/requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+	  "The classroom tools need Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0])'
+	@test -x $(CBIN)/python || $(PYTHON) -m venv $(CLASSROOM)
+	$(CBIN)/python -m pip install --quiet --upgrade pip
+	$(CBIN)/python -m pip install --quiet -r requirements.txt -r tools/classroom/requirements.txt
+	@touch $@
+
+# The release a teacher hands out (build/classroom/asyncio-course-student.zip) and nbgrader's
+# course folder it is graded in (build/classroom/course).
+release: $(CSTAMP)
+	$(CBIN)/python tools/release.py
+
+grade: $(CSTAMP)
+ifeq ($(SUBMISSIONS),)
+	rm -rf $(DEMO)
+	$(CBIN)/python tools/release.py --out $(DEMO)
+	$(CBIN)/python tests/submissions/make_submissions.py $(DEMO)/submissions --course $(DEMO)/course
+	$(CBIN)/python tools/grade.py $(DEMO)/submissions --course $(DEMO)/course \
+	  --out $(DEMO)/gradebook.csv $(DEMO_ARGS)
+else
+	@test -d build/classroom/course/release || $(MAKE) release
+	$(CBIN)/python tools/grade.py $(SUBMISSIONS) $(GRADE_ARGS)
+endif
+
+# The website, from the stored outputs (nothing is run): build/site/html/index.html.
+site: $(CSTAMP)
+	$(CBIN)/python tools/site.py
+
+# The three above for real, then their tests (the made-up class's gradebook, what the sandbox
+# prevented, every link and image of the site, three pages in Chromium); .ci/run calls it.
+classroom-test: $(CSTAMP)
+	$(MAKE) release grade site SUBMISSIONS=
+	AIOCOURSE_DEMO=$(DEMO) $(CBIN)/python -m pytest -n0 -m "browser or not browser" \
+	  tests/test_release.py tests/test_site.py
