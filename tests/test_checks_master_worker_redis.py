@@ -113,7 +113,18 @@ def test_blocking_master_template_is_not_done(capsys):
 def master_reading_the_wrong_end(rcon, loop, work):
     futures = []
     while True:
-        _key, value = rcon.blpop("queue", timeout=0)
+        item = rcon.blpop("queue", timeout=UNIT)
+        if item is None:
+            continue
+        if item[1] == b"STOP":
+            return futures
+        futures.append(asyncio.run_coroutine_threadsafe(work(int(item[1])), loop))
+
+
+def master_waiting_for_ever(rcon, loop, work):
+    futures = []
+    while True:
+        _key, value = rcon.brpop("queue", timeout=0)  # the client gives up first
         if value == b"STOP":
             return futures
         futures.append(asyncio.run_coroutine_threadsafe(work(int(value)), loop))
@@ -129,6 +140,12 @@ def test_poison_pill_accepts_the_solution(capsys):
 def test_poison_pill_rejects_lifo_order(capsys):
     ok, out = run_check(checks.check_poison_pill, master_reading_the_wrong_end, capsys)
     assert not ok and "hands over 1 and 2" in out
+
+
+@needs_redis
+def test_poison_pill_rejects_an_endless_brpop_that_the_client_gives_up_on(capsys):
+    ok, out = run_check(checks.check_poison_pill, master_waiting_for_ever, capsys)
+    assert not ok and "redis.exceptions.TimeoutError" in out and "socket_timeout" in out
 
 
 @needs_redis

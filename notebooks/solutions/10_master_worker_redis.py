@@ -22,7 +22,12 @@ def master_blocking(rcon, loop, stop, work):
 def master_until_stop(rcon, loop, work):
     futures = []
     while True:
-        _key, value = rcon.brpop("queue", timeout=0)  # 0: wait as long as it takes
+        # Not timeout=0 ("for ever"): redis-py stops waiting for an answer after its socket
+        # timeout (5 s) and raises TimeoutError.  A short wait, then ask again.
+        item = rcon.brpop("queue", timeout=UNIT)
+        if item is None:
+            continue
+        _key, value = item
         if value == b"STOP":
             return futures
         futures.append(asyncio.run_coroutine_threadsafe(work(int(value)), loop))

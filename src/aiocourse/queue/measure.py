@@ -4,10 +4,12 @@
     stats = measure_pickup(url, "block", unit=0.05)   # BRPOP: Redis answers when a job arrives
     fig = plot_pickup({"RPOP + sleep": a, "BRPOP": b}, unit=0.05)
 
-The producer pushes ``n`` jobs at irregular moments (gaps of 1 to 2 units, spread by the golden
-ratio so that pushes land at every phase of the poller's sleep); each job carries the moment it
-was pushed, and the consumer notes when it got it.  Both sides are threads of this process, so
-one clock (``time.perf_counter``) serves both.
+The producer pushes ``n`` jobs, each 1.15 to 1.85 units after the consumer took the previous
+one.  The poller's one-unit sleeps start again at every job it takes, so each push lands at a
+different moment of a sleep (spread evenly by the golden ratio, away from its ends), as a job
+pushed at a random moment would: a poller makes it wait about half a unit on average.  Each job
+carries the moment it was pushed, and the consumer notes when it got it.  Both sides are
+threads of this process, so one clock (``time.perf_counter``) serves both.
 """
 
 from __future__ import annotations
@@ -54,32 +56,44 @@ def measure_pickup(url: str, mode: str, *, unit: float = 0.05, n: int = 12,
     producer.delete(key)
     latencies: list[float] = []
     calls = 0
-    ready = threading.Event()
+    taken = threading.Event()  # the consumer has taken the last job (or is ready for the first)
+    last = [time.perf_counter()]  # when: the producer's schedule starts there, not when it woke
 
     def consume() -> None:
         nonlocal calls
-        ready.set()
+        last[0] = time.perf_counter()
+        taken.set()
         while len(latencies) < n:
             calls += 1
             if mode == "block":
-                _, item = consumer.brpop([key], timeout=0)  # 0: wait as long as it takes
+                # A timeout below redis-py's socket timeout (5 s): with 0 ("for ever") the
+                # client would give up first and raise TimeoutError on a quiet queue.
+                got = consumer.brpop([key], timeout=1)
+                if got is None:
+                    continue
+                item = got[1]
             else:
                 item = consumer.rpop(key)
                 if item is None:
                     time.sleep(unit)
                     continue
-            latencies.append(time.perf_counter() - float(item))
+            last[0] = time.perf_counter()
+            latencies.append(last[0] - float(item))
+            taken.set()
 
     thread = threading.Thread(target=consume, name=f"pickup-{mode}")
     t0 = time.perf_counter()
     thread.start()
-    ready.wait()
     try:
         for i in range(n):
-            time.sleep(unit * (1 + (i * 0.618034) % 1))
+            if not taken.wait(5 + 3 * unit):
+                break  # the consumer is gone: reported below
+            taken.clear()
+            at = last[0] + unit * (1.15 + 0.7 * ((i * 0.618034) % 1))
+            time.sleep(max(0.0, at - time.perf_counter()))
             producer.lpush(key, repr(time.perf_counter()))
     finally:
-        thread.join(10 + 3 * n * unit)
+        thread.join(10 + 3 * unit)
         producer.close()
         consumer.close()
     if thread.is_alive():  # pragma: no cover - only if Redis vanished mid-measurement
