@@ -33,6 +33,7 @@ def run_check(check, answer, capsys) -> tuple[bool, str]:
         assert ours() == before, f"threads left: {ours()}"
         return ok
 
+    gc.collect()  # what earlier tests (or pytest's plugins) left for the collector is not ours
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ok = asyncio.run(main())

@@ -189,8 +189,13 @@ async def check_run_all(answer: Callable[..., Any]) -> bool:
                   got=f"ran on {jobs.threads()}",
                   hint="lt.submit(job(arg)), or asyncio.run_coroutine_threadsafe(job(arg), "
                        "lt.loop): asyncio.run() would start a new loop in your own thread")
-        ex.expect(took < 4.5, "runs the jobs at the same time: about 3 units, "
-                  "not 3 + 1 + 2 = 6", got=_units(took),
+        # Judged by the jobs' own clocks, not the total: a busy machine makes the total late
+        # too, but jobs that ran one after the other never overlap.
+        spans = [jobs.ran[key][1:3] for key in ("job 3", "job 1", "job 2") if key in jobs.ran]
+        together = len(spans) == 3 and max(start for start, _ in spans) < min(
+            end if end is not None else float("inf") for _, end in spans)
+        ex.expect(together, "runs the jobs at the same time: all three start before the first "
+                  "ends (about 3 units, not 3 + 1 + 2 = 6)", got=_units(took),
                   hint="submit every job first, then wait for the results")
     if caller is not None:
         caller.finish()
