@@ -1,4 +1,4 @@
-"""The checks of notebooks 14 and 15 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 14 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -8,41 +8,9 @@ import time
 
 from checks_support import load_solution as _load
 
-from aiocourse.checks import debugging
-
-LEGACY_S7 = '''
-import asyncio
-
-UNIT = 0.05
-
-
-async def task(x):
-    print('Waiting: ', x)
-    await asyncio.sleep(x * UNIT)
-    return 'Done after {}s'.format(x)
-
-
-tasks = [
-    asyncio.ensure_future(task(1)),
-    asyncio.ensure_future(task(2)),
-    asyncio.ensure_future(task(3)),
-]
-loop = asyncio.get_event_loop()
-try:
-    loop.run_until_complete(asyncio.wait(tasks))
-except KeyboardInterrupt as e:
-    print(asyncio.Task.all_tasks())
-    for task in asyncio.Task.all_tasks():
-        print(task.cancel())
-    loop.stop()
-    loop.run_forever()
-finally:
-    loop.close()
-'''
-
+from aiocourse.checks import debugging_and_error_gallery as checks
 
 SOL14 = _load("14_debugging_and_error_gallery")
-SOL15 = _load("15_from_2017_to_today")
 
 
 def run_check(check, answer, capsys) -> tuple[bool, str]:
@@ -74,7 +42,7 @@ async def not_done_async(*args):
 
 
 def test_unblock_accepts_solution(capsys):
-    ok, out = run_check(debugging.check_unblock, SOL14.checksum_async, capsys)
+    ok, out = run_check(checks.check_unblock, SOL14.checksum_async, capsys)
     assert ok, out
 
 
@@ -82,7 +50,7 @@ def test_unblock_rejects_a_blocking_call(capsys):
     async def blocking(checksum, data):
         return checksum(data)
 
-    ok, out = run_check(debugging.check_unblock, blocking, capsys)
+    ok, out = run_check(checks.check_unblock, blocking, capsys)
     assert not ok
     assert "debug mode logs no slow callback" in out and "another thread" in out
 
@@ -91,12 +59,12 @@ def test_unblock_rejects_a_plain_function(capsys):
     def plain(checksum, data):
         return checksum(data)
 
-    ok, out = run_check(debugging.check_unblock, plain, capsys)
+    ok, out = run_check(checks.check_unblock, plain, capsys)
     assert not ok and "async def" in out
 
 
 def test_unblock_template_is_not_done(capsys):
-    ok, out = run_check(debugging.check_unblock, not_done_async, capsys)
+    ok, out = run_check(checks.check_unblock, not_done_async, capsys)
     assert not ok and "not done yet" in out
 
 
@@ -104,7 +72,7 @@ def test_unblock_template_is_not_done(capsys):
 
 
 def test_report_failure_accepts_solution(capsys):
-    ok, out = run_check(debugging.check_report_failure, SOL14.report_failure, capsys)
+    ok, out = run_check(checks.check_report_failure, SOL14.report_failure, capsys)
     assert ok, out
 
 
@@ -114,7 +82,7 @@ def test_report_failure_rejects_exception_on_a_cancelled_task(capsys):
         if exc is not None:
             print(f"{task.get_name()} failed: {exc!r}")
 
-    ok, out = run_check(debugging.check_report_failure, naive, capsys)
+    ok, out = run_check(checks.check_report_failure, naive, capsys)
     assert not ok and "cancelled task" in out
 
 
@@ -123,12 +91,12 @@ def test_report_failure_rejects_a_callback_that_only_looks(capsys):
         if not task.cancelled() and task._exception is not None:  # does not retrieve it
             print(f"{task.get_name()} failed: {task._exception!r}")
 
-    ok, out = run_check(debugging.check_report_failure, looks, capsys)
+    ok, out = run_check(checks.check_report_failure, looks, capsys)
     assert not ok and "never retrieved" in out
 
 
 def test_report_failure_template_is_not_done(capsys):
-    ok, out = run_check(debugging.check_report_failure, not_done, capsys)
+    ok, out = run_check(checks.check_report_failure, not_done, capsys)
     assert not ok and "not done yet" in out
 
 
@@ -136,7 +104,7 @@ def test_report_failure_template_is_not_done(capsys):
 
 
 def test_await_chain_accepts_solution(capsys):
-    ok, out = run_check(debugging.check_await_chain, SOL14.await_chain, capsys)
+    ok, out = run_check(checks.check_await_chain, SOL14.await_chain, capsys)
     assert ok, out
 
 
@@ -148,7 +116,7 @@ def test_await_chain_accepts_qualified_names(capsys):
             coro = coro.cr_await
         return tuple(names)
 
-    ok, out = run_check(debugging.check_await_chain, qualnames, capsys)
+    ok, out = run_check(checks.check_await_chain, qualnames, capsys)
     assert ok, out
 
 
@@ -156,65 +124,12 @@ def test_await_chain_rejects_get_stack(capsys):
     def stack(task):
         return [frame.f_code.co_name for frame in task.get_stack()]  # one frame only
 
-    ok, out = run_check(debugging.check_await_chain, stack, capsys)
+    ok, out = run_check(checks.check_await_chain, stack, capsys)
     assert not ok and "three awaits deep" in out
 
 
 def test_await_chain_template_is_not_done(capsys):
-    ok, out = run_check(debugging.check_await_chain, not_done, capsys)
-    assert not ok and "not done yet" in out
-
-
-# --- 15.1 -------------------------------------------------------------------------------------
-
-
-def test_port_s3_accepts_solution(capsys):
-    ok, out = run_check(debugging.check_port_s3, SOL15.main, capsys)
-    assert ok, out
-
-
-def test_port_s3_rejects_gather(capsys):
-    async def with_gather(task):
-        return await asyncio.gather(task(1), task(2), task(2))
-
-    ok, out = run_check(debugging.check_port_s3, with_gather, capsys)
-    assert not ok and "cancelled when task(1) fails" in out
-
-
-def test_port_s3_rejects_one_after_the_other(capsys):
-    async def sequential(task):
-        return [await task(1), await task(2), await task(2)]
-
-    ok, out = run_check(debugging.check_port_s3, sequential, capsys)
-    assert not ok and "at once" in out
-
-
-def test_port_s3_template_is_not_done(capsys):
-    ok, out = run_check(debugging.check_port_s3, not_done_async, capsys)
-    assert not ok and "not done yet" in out
-
-
-# --- 15.2 -------------------------------------------------------------------------------------
-
-
-def test_port_ctrl_c_accepts_solution(capsys):
-    ok, out = run_check(debugging.check_port_ctrl_c, SOL15.ported_s7, capsys)
-    assert ok, out
-
-
-def test_port_ctrl_c_rejects_the_2017_script(capsys):
-    ok, out = run_check(debugging.check_port_ctrl_c, lambda: LEGACY_S7, capsys)
-    assert not ok and "asyncio.run" in out
-
-
-def test_port_ctrl_c_rejects_a_script_that_forgets_keyboardinterrupt(capsys):
-    source = SOL15.PORTED_S7.replace("except KeyboardInterrupt:", "except ValueError:")
-    ok, out = run_check(debugging.check_port_ctrl_c, lambda: source, capsys)
-    assert not ok and "exit code 0" in out
-
-
-def test_port_ctrl_c_template_is_not_done(capsys):
-    ok, out = run_check(debugging.check_port_ctrl_c, not_done, capsys)
+    ok, out = run_check(checks.check_await_chain, not_done, capsys)
     assert not ok and "not done yet" in out
 
 
@@ -223,7 +138,7 @@ def test_slow_callback_log_restores_the_loop_after_an_error():
         loop = asyncio.get_running_loop()
         threshold = loop.slow_callback_duration
         try:
-            with debugging._slow_callback_log(loop, 0.01) as found:
+            with checks._slow_callback_log(loop, 0.01) as found:
                 await asyncio.sleep(0)  # debug mode counts from the next step on
                 time.sleep(0.02)  # this step is slow...
                 await asyncio.sleep(0)
