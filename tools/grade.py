@@ -201,14 +201,16 @@ def diagnose(path: Path, cell_timeout: int) -> list[str]:
         grade_id = meta.get("nbgrader", {}).get("grade_id", "")
         graded = meta.get("nbgrader", {}).get("grade", False)
         outputs = cell.get("outputs", [])
-        error = next((o for o in outputs if o.get("output_type") == "error"), None)
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        error = next((o for o in errors if o.get("ename") == "CellTimeoutError"),
+                     errors[0] if errors else None)  # nbgrader adds it after the interrupt
         if any("Output truncated" in _text(o.get("text")) for o in outputs):
             notes.append(f"cell {i} ({_first_line(cell)}) printed more than 1000 lines "
                          "(the graded copy keeps 1000)")
         if error is None:
             continue
         ename, evalue = error.get("ename", ""), error.get("evalue", "")
-        if ename in ("CellTimeoutError", "KeyboardInterrupt"):
+        if ename == "CellTimeoutError":
             notes.append(f"cell {i} ({_first_line(cell)}) timed out after {cell_timeout} s and "
                          "was interrupted")
         elif graded:
