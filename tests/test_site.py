@@ -1,7 +1,6 @@
 """`make site`: the course as a website, built from the stored notebooks with Jupyter Book 2.
 
-    make site-test    # or, in .venv-classroom: pytest -n0 -m "browser or not browser" \
-    #                   tests/test_site.py
+    make classroom-test       # make release, grade and site, then these tests and test_release.py
 
 Skipped where Jupyter Book is not installed (the course's own environment).  The site is built
 twice into temporary folders: with a repository configured (Binder launch links, links to the
