@@ -28,10 +28,19 @@ def test_runs_pytest_and_counts_outcomes():
     assert "FAILED test_a.py::test_two" in run.output
 
 
-def test_leaves_no_folder_and_no_path():
-    before = set(os.listdir(tempfile.gettempdir()))
+def test_leaves_no_folder_and_no_path(monkeypatch):
+    # The folder run_pytest made, not the whole temporary folder: other test processes make
+    # and remove folders there at the same time.
+    made = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recorded(*args, **kwargs):
+        made.append(mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recorded)
     run = run_pytest({"test_a.py": "def test_x():\n    import os\n    assert os.getcwd() == ''\n"})
-    assert set(os.listdir(tempfile.gettempdir())) <= before
+    assert made and not any(os.path.exists(folder) for folder in made)
     assert tempfile.gettempdir() + os.sep + "aiocourse-pytest-" not in run.output
 
 

@@ -5,7 +5,7 @@ import warnings
 
 from checks_support import load_solution
 
-from aiocourse.checks.jupyter import check_in_a_cell, check_script
+from aiocourse.checks.asyncio_in_jupyter import check_in_a_cell, check_script
 
 solution = load_solution("01_asyncio_in_jupyter")
 

@@ -1,11 +1,11 @@
 """Checks for notebook 01 (asyncio inside Jupyter).
 
-    from aiocourse.checks.jupyter import check_in_a_cell, check_script
+    from aiocourse.checks.asyncio_in_jupyter import check_in_a_cell, check_script
     await check_in_a_cell(cell)      # Exercise 1.1
     await check_script(SCRIPT)       # Exercise 1.2
 
 Each check runs the learner's answer with helpers of its own, prints what is right and what is
-not, and returns True or False.  Times are in units of ``UNIT`` seconds.
+not, and returns True or False.  No time is judged: only where and how the work ran.
 """
 
 from __future__ import annotations
