@@ -59,7 +59,7 @@ def test_stored_outputs_are_clean(path: Path):
 def test_every_notebook_shows_a_timeline(path: Path):
     src = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
                     if c["cell_type"] == "code")
-    assert "Timeline()" in src and (".show(" in src or ".text(" in src), \
+    assert "Timeline(" in src and (".show(" in src or ".text(" in src), \
         f"{path.name} must record a Timeline and print its checked text form"
 
 

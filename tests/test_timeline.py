@@ -715,3 +715,23 @@ def test_plot_draws_the_new_kinds_of_wait_and_shares_an_x_scale():
     assert [t.get_fontstyle() for t in ax.get_yticklabels()][-1] == "italic"  # main, on top
     with pytest.raises(ValueError, match="xmax"):
         tl.plot(unit=UNIT, xmax=0)
+
+
+def test_after_a_bare_yield_a_task_is_ready_at_once():
+    async def yields():
+        await asyncio.sleep(0)
+
+    async def blocks():
+        time.sleep(2 * UNIT)
+
+    async def main():
+        async with Timeline() as tl:
+            await asyncio.gather(yields(), blocks())
+        return tl
+
+    tl = asyncio.run(main())
+    y = tl["yields"]
+    # Its second step was scheduled during its first: ready from the first slice's end, and it
+    # waited for the loop (the blocking task), not for anything of its own.
+    assert y.waits[0] == "ready" and y.ready[1] == y.slices[0][1]
+    assert y.slices[1][0] >= y.ready[1] + 2 * UNIT * 0.99

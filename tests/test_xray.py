@@ -214,3 +214,20 @@ def test_views_draw_and_explore():
     slider.value = 2
     assert page.value != first and "Iteration 2 of" in page.value
     assert "The selector" in page.value and "What it ran" in page.value
+
+
+def test_the_caller_gets_its_name_and_an_overdue_timer_is_told_apart():
+    async def main():
+        async with XRay(caller="main") as xr:
+            nap = asyncio.create_task(asyncio.sleep(UNIT), name="nap")
+            await asyncio.sleep(0)
+            time.sleep(2 * UNIT)  # nap's timer falls due while the loop is blocked
+            await nap
+        return xr
+
+    xr = asyncio.run(main())
+    text = xr.text(unit=UNIT)
+    assert "main resumes" in text and "run_cell" not in text
+    assert "did not wait: a timer was already due" in text
+    with pytest.raises(TypeError, match="caller='main'"):
+        XRay(caller="")

@@ -344,7 +344,10 @@ def _call_soon(self, callback, *args, context=None):
                 if args:  # a wake-up: the future it awaited is done (or an exception to throw)
                     try:
                         if args[0].cancelled():
-                            kind = WOKEN_CANCELLED
+                            # A cancel request (its plain future was cancelled), not an awaited
+                            # task that ended cancelled: that is the other task's story.
+                            if not isinstance(args[0], asyncio.Task):
+                                kind = WOKEN_CANCELLED
                         elif getattr(args[0], "_exception", None) is not None:
                             kind = WOKEN_ERROR
                     except AttributeError:

@@ -117,19 +117,21 @@ def _task_extras(created: float, slices: list, waits: list, readies: list,
     """(ready, waits, marks) of a task row, from its slices and the events recorded for it."""
     ready, marks = [], []
     k = 0  # readies are in time order: walk them with the slices
-    previous_end = created
+    previous_start = previous_end = created
     for a, b in slices:
         when = None
         while k < len(readies) and readies[k][0] <= a:
             t, how = readies[k]
-            if t >= previous_end:
-                when = t
+            # A bare yield (asyncio.sleep(0)) schedules the next step during the slice itself:
+            # ready from the slice's end.
+            if t >= previous_start:
+                when = max(t, previous_end)
                 if how in _WOKEN_MARKS:
                     marks.append((t, _WOKEN_MARKS[how]))
             k += 1
         ready.append(previous_end if when is None and not ready else
                      (when if when is not None else a))
-        previous_end = b
+        previous_start, previous_end = a, b
     marks.extend((t, "timer due") for t in dues)
     marks.sort()
     return tuple(ready), tuple(waits), tuple(marks)

@@ -83,6 +83,7 @@ class Iteration:
     steps: tuple[Step, ...]
     others: int  # callbacks run that the recorded code did not start (the kernel's)
     more: int = 0  # callbacks of ours run beyond the STEPS_KEPT kept
+    overdue: bool = False  # asked 0 although nothing was ready: a timer was already due
 
     @property
     def ours(self) -> bool:
@@ -94,7 +95,7 @@ class _Open:
     """The iteration being recorded (mutable until the next select)."""
 
     __slots__ = ("number", "began", "asked", "waited", "io_ids", "io", "timers", "queue",
-                 "queued", "steps", "others", "more", "took_queue")
+                 "queued", "steps", "others", "more", "took_queue", "overdue")
 
     def __init__(self, number, began, asked, waited, io_ids, io, timers):
         self.number, self.began, self.asked, self.waited = number, began, asked, waited
@@ -105,6 +106,7 @@ class _Open:
         self.others = 0
         self.more = 0
         self.took_queue = False
+        self.overdue = False
 
 
 class XRay:
@@ -115,10 +117,15 @@ class XRay:
     ``xr.plot()``, ``xr.explore()``.
     """
 
-    def __init__(self, *, max_iterations: int = 200) -> None:
+    def __init__(self, *, caller: str | None = None, max_iterations: int = 200) -> None:
         if not isinstance(max_iterations, int) or max_iterations < 1:
             raise ValueError(f"max_iterations must be a positive int, not {max_iterations!r}")
+        if caller is not None and (not isinstance(caller, str) or not caller):
+            raise TypeError(f"caller is the name shown for the task that runs the block, e.g. "
+                            f"XRay(caller='main'), not {caller!r}")
         self.max_iterations = max_iterations
+        self._caller_name = caller
+        self._caller_task = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._selector = None
         self._t0 = 0.0
@@ -159,6 +166,8 @@ class XRay:
             raise RuntimeError("this loop's selector.select is already wrapped by someone "
                                "else: XRay will not stack on it")
         self._loop, self._selector = loop, selector
+        if self._caller_name is not None:
+            self._caller_task = asyncio.current_task()
         self._state = "recording"
         self._t0 = perf_counter()
         self._token = _XR.set(self)
@@ -168,9 +177,10 @@ class XRay:
             # Runs on the loop's thread at the start of every iteration.
             began = perf_counter()
             timers = self._timers(loop) if self._keeping() else ()
+            ready = len(loop._ready)  # 0 with timeout 0: a timer was already due
             events = original(timeout)
             waited = perf_counter() - began
-            self._next_iteration(began, timeout, waited, events, timers)
+            self._next_iteration(began, timeout, waited, events, timers, ready)
             return events
 
         selector.select = select  # on this selector object only; removed on exit
@@ -196,6 +206,7 @@ class XRay:
             o.steps.append(Step(what, kind, task, t0 - self._t0, self._t_end - self._t0,
                                 internal))
         self._close_open()
+        self._caller_task = None
         self._state = "done"
 
     # --- recording (on the loop's thread) -----------------------------------------------------
@@ -214,11 +225,13 @@ class XRay:
             future = handle._args[0]
             for task in asyncio.all_tasks(self._loop):
                 if getattr(task, "_fut_waiter", None) is future:
-                    return f"sleep of {_task_label(task)}"
+                    name = self._caller_name if task is self._caller_task and \
+                        self._caller_name else _task_label(task)
+                    return f"sleep of {name}"
             return "a sleep"
         return describe(handle._callback, handle._args)
 
-    def _next_iteration(self, began, asked, waited, events, timers) -> None:
+    def _next_iteration(self, began, asked, waited, events, timers, ready=1) -> None:
         self._close_open()
         self._count += 1
         if not self._keeping():
@@ -233,6 +246,7 @@ class XRay:
                     io.append(what)
         self._open = _Open(self._count, began - self._t0, asked, waited, io_ids, tuple(io),
                            timers)
+        self._open.overdue = asked == 0 and not ready
 
     def _close_open(self) -> None:
         o, self._open = self._open, None
@@ -251,7 +265,7 @@ class XRay:
             woke = "something else"
         self._done.append(Iteration(o.number, o.began, o.asked, o.waited, woke, o.io,
                                     o.timers, tuple(o.queue), o.queued, tuple(o.steps),
-                                    o.others, o.more))
+                                    o.others, o.more, o.overdue))
 
     def _run(self, handle, run) -> None:
         """Called by the probe for every callback of this loop, with the function running it."""
@@ -295,7 +309,8 @@ class XRay:
         callback, args = handle._callback, handle._args
         owner = getattr(callback, "__self__", None)
         if isinstance(owner, asyncio.Task):
-            label = _task_label(owner)
+            label = self._caller_name if owner is self._caller_task and self._caller_name \
+                else _task_label(owner)
             if not args:
                 how = "starts" if _not_started(owner) else "resumes"
             else:
@@ -363,7 +378,7 @@ class XRay:
             if steps:
                 kept.append(Iteration(it.number, it.began, it.asked, it.waited, it.woke, it.io,
                                       it.timers, it.queue, it.queued, steps, it.others,
-                                      it.more))
+                                      it.more, it.overdue))
         return tuple(kept)
 
     def text(self, unit: float = 1.0, *, first: int = 12, detail: str = "lesson") -> str:
@@ -475,8 +490,11 @@ def _units_text(n: float) -> str:
 
 def _asked_text(it: Iteration, unit: float) -> str:
     if it.asked == 0:
+        if it.overdue:
+            return "did not wait: a timer was already due"
         return "did not wait: callbacks were ready"
     if it.asked is None:
         return f"waited for I/O (no timer in the heap); woken by {it.woke}"
-    return (f"waited up to {_units_text(round_late(it.asked / unit, 1))} (the next timer); "
+    # The timeout is the next timer's due time minus now, a hair short of it: to the nearest.
+    return (f"waited up to {_units_text(round(it.asked / unit, 1))} (the next timer); "
             f"woken by {it.woke}")

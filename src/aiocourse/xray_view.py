@@ -35,10 +35,10 @@ STEPS_SHOWN = 7
 
 def _asked(it, unit: float) -> str:
     if it.asked == 0:
-        return "no wait"
+        return "no wait (a timer was due)" if it.overdue else "no wait"
     if it.asked is None:
         return "wait for I/O"
-    n = round_late(it.asked / unit, 1)
+    n = round(it.asked / unit, 1)
     return f"wait ≤ {n:g} unit" + ("" if n == 1 else "s")
 
 
