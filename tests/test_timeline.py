@@ -735,3 +735,27 @@ def test_after_a_bare_yield_a_task_is_ready_at_once():
     # waited for the loop (the blocking task), not for anything of its own.
     assert y.waits[0] == "ready" and y.ready[1] == y.slices[0][1]
     assert y.slices[1][0] >= y.ready[1] + 2 * UNIT * 0.99
+
+
+def _square(x):  # module level: picklable, and shareable with another interpreter
+    return x * x
+
+
+def test_calls_sent_to_another_process_or_interpreter_are_recorded():
+    import concurrent.futures as cf
+
+    pools = [("process pool", cf.ProcessPoolExecutor(1))]
+    if hasattr(cf, "InterpreterPoolExecutor"):  # 3.14+
+        pools.append(("interpreter pool", cf.InterpreterPoolExecutor(1)))
+
+    async def main(pool):
+        loop = asyncio.get_running_loop()
+        async with Timeline() as tl:
+            assert await loop.run_in_executor(pool, _square, 7) == 49
+        return tl
+
+    for where, pool in pools:
+        with pool:
+            tl = asyncio.run(main(pool))
+        (span,) = tl.spans
+        assert (span.name, span.thread, span.state) == ("_square(7)", where, "done"), span

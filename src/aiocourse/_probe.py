@@ -378,6 +378,27 @@ def _run_in_executor(self, executor, func, *args):
         return _orig_run_in_executor(self, executor, func, *args)
     cb = new_rec("executor", describe(func, args), perf_counter())
     rec._others.append(cb)
+    pool = _other_process_pool(executor)
+    if pool is not None:
+        # Another process or interpreter runs it: a closure of ours cannot go there (not
+        # picklable, not shareable), so the call is seen from here, from submission to result.
+        cb[THREAD] = pool
+        start = perf_counter()
+        future = _orig_run_in_executor(self, executor, func, *args)
+
+        def ended(fut) -> None:
+            t1 = perf_counter()
+            if fut.cancelled():
+                cb[STATE] = "cancelled"
+            elif fut.exception() is not None:
+                cb[STATE], cb[ERROR] = "error", short_repr(fut.exception())
+            else:
+                cb[STATE] = "done"
+            cb.extend((start, t1))
+            cb[END] = t1
+
+        future.add_done_callback(ended)
+        return future
 
     def recorded():
         cb[THREAD] = threading.current_thread().name
@@ -396,6 +417,19 @@ def _run_in_executor(self, executor, func, *args):
             cb[END] = t1
 
     return _orig_run_in_executor(self, executor, recorded)
+
+
+def _other_process_pool(executor) -> str | None:
+    """"interpreter pool" / "process pool" for executors whose workers are not threads of this
+    interpreter, else None."""
+    import concurrent.futures as cf
+
+    interpreters = getattr(cf, "InterpreterPoolExecutor", None)  # 3.14+
+    if interpreters is not None and isinstance(executor, interpreters):
+        return "interpreter pool"
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        return "process pool"
+    return None
 
 
 _WRAPPED = ((events.Handle, "_run", _run),
