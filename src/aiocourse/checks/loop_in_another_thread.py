@@ -1,169 +1,41 @@
-"""Checks for notebooks 08 (a loop in another thread) and 09 (blocking code).
+"""Checks for notebook 08 (a loop in another thread).
 
-    from aiocourse.checks.threads import check_run_all
+    from aiocourse.checks.loop_in_another_thread import check_run_all
     await check_run_all(run_all)     # prints feedback, returns True or False
 
-The answers of notebook 08 are plain (synchronous) functions: each check calls them from a
-thread of its own, "sync caller", as a script or a GUI would, so that a mistake that blocks
-cannot freeze the kernel, and gives them a loop thread and jobs it made itself.  The jobs record
-which thread ran them and when, so the check compares that with what the answer claims instead
-of trusting its return value alone.  Whatever an answer leaves behind (a running loop, a thread,
-a pending task) is cleaned up before the check returns.
+The answers are plain (synchronous) functions: each check calls them from a thread of its own,
+"sync caller", as a script or a GUI would, so that a mistake that blocks cannot freeze the
+kernel, and gives them a loop thread and jobs it made itself.  The jobs log which thread ran
+them and when (the referee's EventLog), so the check compares that with what the answer claims
+instead of trusting its return value alone: "at the same time" is three jobs started before the
+first ended, "gives up after the timeout" the referee's beat's verdict.  Whatever an answer
+leaves behind (a running loop, a thread, a pending task) is cleaned up before the check returns.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
 import gc
-import inspect
 import threading
 from collections.abc import Callable, Coroutine
-from time import perf_counter, sleep
 from typing import Any
 
 from ..exercises import Exercise
 from ..loop_thread import LoopThread
 from . import UNIT
+from ._threads import (
+    LOOP_NAME,
+    Jobs,
+    _close_unstarted,
+    _how_it_ends,
+    _require_sync_function,
+    _SyncCaller,
+)
+from .referee import units
 
-__all__ = [
-    "UNIT",
-    "Jobs",
-    "check_run_all",
-    "check_result_or_none",
-    "check_shut_down",
-    "check_run_sync",
-    "check_read_all",
-    "check_make_on_done",
-]
-
-# A right and a wrong answer differ by several units in each check (3 against 6, 2 against 20,
-# ...): the limits sit half-way, so that a busy machine does not fail a right answer.
-LOOP_NAME = "exercise loop"
-CALLER_NAME = "sync caller"
-
-
-class Jobs:
-    """Coroutines and blocking functions that record where and when they ran.
-
-        jobs = Jobs()
-        await jobs.job(2)          # 20, after 2 units
-        jobs.read("a")             # 'value a', after `read_units` units of time.sleep
-        jobs.ran["job 2"]          # (thread name, start, end, how it ended), times in units
-    """
-
-    def __init__(self, read_units: int = 3) -> None:
-        self.read_units = read_units
-        self.ran: dict[str, tuple[str, float, float | None, str]] = {}
-        self._lock = threading.Lock()
-        self._t0 = perf_counter()
-
-    def now(self) -> float:
-        """Units since these jobs were made."""
-        return (perf_counter() - self._t0) / UNIT
-
-    def _note(self, key: str, start: float, how: str) -> None:
-        with self._lock:
-            self.ran[key] = (threading.current_thread().name, start, self.now(), how)
-
-    async def job(self, n: int) -> int:
-        """Sleep n units (awaiting), return 10 * n."""
-        start = self.now()
-        with self._lock:
-            self.ran[f"job {n}"] = (threading.current_thread().name, start, None, "running")
-        try:
-            await asyncio.sleep(n * UNIT)
-        except asyncio.CancelledError:
-            self._note(f"job {n}", start, "cancelled")
-            raise
-        self._note(f"job {n}", start, "done")
-        return 10 * n
-
-    def read(self, key: str) -> str:
-        """A blocking call: time.sleep for read_units units, return 'value <key>'."""
-        start = self.now()
-        sleep(self.read_units * UNIT)
-        self._note(f"read {key}", start, "done")
-        return f"value {key}"
-
-    def threads(self) -> list[str]:
-        return sorted({thread for thread, *_ in self.ran.values()})
-
-    def running(self) -> list[str]:
-        return sorted(k for k, (_, _, end, _) in self.ran.items() if end is None)
-
-
-def _units(t: float) -> str:
-    return f"{t:.1f} units"
-
-
-def _require_sync_function(ex: Exercise, func: Any) -> None:
-    if not callable(func):
-        ex.expect(False, "a function", got=type(func).__name__, stop=True)
-    if inspect.iscoroutinefunction(func):
-        ex.expect(False, "a plain function (`def`, not `async def`): sync code calls it",
-                  got="an async function", hint="in sync code, hand coroutines to the loop "
-                  "thread and wait for their concurrent.futures.Future", stop=True)
-
-
-class _SyncCaller:
-    """Run a learner's plain function in a thread named "sync caller", awaitable with a limit.
-
-    The function runs in a copy of the caller's context, so a Timeline recording there sees
-    the tasks it hands to a loop thread.  Its thread is a daemon and is joined in ``finish()``.
-    """
-
-    def __init__(self, func: Callable[..., Any], *args: Any) -> None:
-        self._future: concurrent.futures.Future = concurrent.futures.Future()
-        context = contextvars.copy_context()
-
-        def target() -> None:
-            self._future.set_running_or_notify_cancel()
-            try:
-                result = context.run(func, *args)
-            except BaseException as exc:  # handed to the check, which reports it
-                self._future.set_exception(exc)
-            else:
-                self._future.set_result(result)
-
-        self.thread = threading.Thread(target=target, name=CALLER_NAME, daemon=True)
-        self.thread.start()
-
-    async def result(self, ex: Exercise, timeout: float, hint: str) -> Any:
-        # Polled, not wrapped in an asyncio future: if the answer never returns, no future of
-        # the kernel's loop is left waiting for it.
-        deadline = perf_counter() + timeout
-        while not self._future.done():
-            if perf_counter() > deadline:
-                ex.expect(False, f"your function returns within {timeout:g} s",
-                          got="still running", hint=hint, stop=True)
-            await asyncio.sleep(UNIT / 5)
-        return self._future.result()
-
-    def finish(self, timeout: float = 2.0) -> None:
-        self.thread.join(timeout)
-
-
-async def _how_it_ends(jobs: Jobs, key: str, within: int) -> str:
-    """Wait up to `within` units for a job to end; return how it ended, or that it runs."""
-    deadline = jobs.now() + within
-    while jobs.now() < deadline:
-        how = jobs.ran.get(key, ("", 0, None, "not started"))[3]
-        if how != "running":
-            return how
-        await asyncio.sleep(UNIT / 5)
-    return "running"
-
-
-def _close_unstarted(*coros: Any) -> None:
-    """Close the coroutines the check made that the answer never ran: no 'never awaited'."""
-    for coro in coros:
-        if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
-            coro.close()
-
-
-# --- notebook 08 ---------------------------------------------------------------------------
+__all__ = ["UNIT", "check_run_all", "check_result_or_none", "check_shut_down",
+           "check_run_sync"]
 
 
 async def check_run_all(answer: Callable[..., Any]) -> bool:
@@ -171,16 +43,16 @@ async def check_run_all(answer: Callable[..., Any]) -> bool:
     every arg on the loop thread ``lt``, all at the same time, and returns the results in the
     order of ``args``."""
     ex = Exercise("8.1", "run coroutines on a loop thread from sync code")
-    jobs = Jobs()
+    jobs = Jobs(ex.ref.log)
     caller = None
     async with ex.attempt():
         _require_sync_function(ex, answer)
         with LoopThread(name=LOOP_NAME) as lt:
-            t0 = perf_counter()
+            start = ex.ref.now()
             caller = _SyncCaller(answer, lt, jobs.job, [3, 1, 2])
             result = await caller.result(ex, 2, hint="is it waiting for something that never "
                                                      "finishes? Give .result() a timeout")
-            took = (perf_counter() - t0) / UNIT
+            took = ex.ref.now() - start
         ex.expect(result == [30, 10, 20], "returns the results in the order of args: "
                   "[30, 10, 20]", got=result,
                   hint="keep the futures in a list and call .result() on each, in order")
@@ -195,7 +67,7 @@ async def check_run_all(answer: Callable[..., Any]) -> bool:
         together = len(spans) == 3 and max(start for start, _ in spans) < min(
             end if end is not None else float("inf") for _, end in spans)
         ex.expect(together, "runs the jobs at the same time: all three start before the first "
-                  "ends (about 3 units, not 3 + 1 + 2 = 6)", got=_units(took),
+                  "ends (about 3 units, not 3 + 1 + 2 = 6)", got=units(took),
                   hint="submit every job first, then wait for the results")
     if caller is not None:
         caller.finish()
@@ -207,7 +79,7 @@ async def check_result_or_none(answer: Callable[..., Any]) -> bool:
     loop thread ``lt`` and returns its result, or, when that takes longer than ``timeout``
     seconds, cancels it and returns None."""
     ex = Exercise("8.2", "a time limit from the caller's side")
-    jobs = Jobs()
+    jobs = Jobs(ex.ref.log)
     callers = []
     fast_job, slow_job = jobs.job(1), jobs.job(20)
     async with ex.attempt():
@@ -217,15 +89,16 @@ async def check_result_or_none(answer: Callable[..., Any]) -> bool:
             fast = await callers[-1].result(ex, 2, hint="give .result() the timeout")
             ex.expect(fast == 10, "a job that finishes in time: returns its result (10)",
                       got=fast, hint="future.result(timeout)")
-            t0 = perf_counter()
+            start = ex.ref.now()
             callers.append(_SyncCaller(answer, lt, slow_job, 2 * UNIT))
             slow = await callers[-1].result(ex, 2, hint="give .result() the timeout")
-            took = (perf_counter() - t0) / UNIT
+            returned = ex.ref.now()
             how = await _how_it_ends(jobs, "job 20", within=10)
         ex.expect(slow is None, "a job that is too slow: returns None", got=slow,
                   hint="catch TimeoutError from future.result(timeout)")
-        ex.expect(took < 6, "gives up after the timeout (2 units), not after the job "
-                  "(20 units)", got=_units(took))
+        ex.expect(not ex.ref.since(start, returned, 2, allowance=2),
+                  "gives up after the timeout (2 units), not after the job (20 units)",
+                  got=units(returned - start))
         ex.expect(how == "cancelled", "cancels the slow job: it stops running on the loop",
                   got="it was still running 10 units after your function returned"
                   if how == "running" else f"it ended: {how}",
@@ -419,111 +292,3 @@ async def check_run_sync(run_sync: Callable[[Coroutine], Any]) -> bool:
     return ex.report()
 
 
-# --- notebook 09 ---------------------------------------------------------------------------
-
-
-def _seconds(units: float) -> str:
-    # Notebook 09 counts in units of 0.1 s, these checks in 0.05 s: say seconds.
-    return f"{units * UNIT:.2f} s"
-
-
-async def _heartbeat(jobs: Jobs, stop: asyncio.Event, lateness: list[float]) -> None:
-    """Tick every unit; note how late each tick was (a frozen loop makes them late)."""
-    while not stop.is_set():
-        due = jobs.now() + 1
-        await asyncio.sleep(UNIT)
-        lateness.append(jobs.now() - due)
-
-
-async def check_read_all(answer: Callable[..., Any]) -> bool:
-    """Exercise 9.1: ``await answer(read, keys)`` returns ``[read(k) for k in keys]``, where
-    ``read`` is a blocking function, without freezing the event loop and all at once."""
-    ex = Exercise("9.1", "stop a blocking call from freezing the loop")
-    jobs = Jobs(read_units=3)
-    lateness: list[float] = []
-    stop = asyncio.Event()
-    beat = None
-    async with ex.attempt():
-        beat = asyncio.create_task(_heartbeat(jobs, stop, lateness), name="heartbeat")
-        await asyncio.sleep(0)
-        t0 = perf_counter()
-        result = await ex.run(answer(jobs.read, ["a", "b", "c"]), timeout=2)
-        took = (perf_counter() - t0) / UNIT
-        stop.set()
-        await beat
-        ex.expect(result == ["value a", "value b", "value c"],
-                  "returns the values in the order of keys", got=result,
-                  hint="asyncio.gather keeps the order of its arguments")
-        main = [k for k, (thread, *_) in sorted(jobs.ran.items())
-                if thread == threading.main_thread().name]
-        ex.expect(not main, "no read runs in the loop's own thread (MainThread)",
-                  got=f"ran in MainThread: {main}",
-                  hint="await asyncio.to_thread(read, key) runs it in a worker thread")
-        worst = max(lateness, default=0.0)
-        ex.expect(worst < 3, "the loop keeps running meanwhile: a heartbeat task is never "
-                  "frozen (the blocking version makes it 0.4 s late)",
-                  got=f"the heartbeat was {_seconds(worst)} late")
-        ex.expect(took < 6, "reads all keys at the same time: about 0.15 s, not "
-                  "3 x 0.15 s", got=_seconds(took),
-                  hint="start every to_thread call first: asyncio.gather(*(...))")
-    if beat is not None and not beat.done():
-        beat.cancel()
-    return ex.report()
-
-
-async def check_make_on_done(answer: Callable[..., Any]) -> bool:
-    """Exercise 9.2: ``answer(loop, future)`` returns a function ``on_done(value)`` that a
-    worker thread calls; it must hand ``value`` to ``future`` (of ``loop``, which runs in
-    another thread) thread-safely, so that the coroutine awaiting the future wakes at once."""
-    ex = Exercise("9.2", "hand a result from a worker thread to the loop")
-    errors: list[BaseException] = []
-    async with ex.attempt():
-        # Debug mode makes the loop check the thread of every call_soon: a wrong-thread call
-        # raises at once instead of working by luck.  (Its slow-callback warnings are not the
-        # point here, hence the long limit.)
-        with LoopThread(name=LOOP_NAME, debug=True) as lt:
-            lt.loop.slow_callback_duration = 10
-            jobs = Jobs()
-            future = await asyncio.wrap_future(lt.submit(_new_future()))
-            waiter = lt.submit(_wait_for(future, jobs, 10), name="waiter")
-            on_done = ex.call(answer, lt.loop, future)
-            ex.expect(callable(on_done), "returns a function on_done(value)",
-                      got=type(on_done).__name__, stop=True)
-            library = threading.Thread(target=_call_later, name="library thread",
-                                       args=(on_done, 42, 2, errors), daemon=True)
-            library.start()
-            value, woke = await asyncio.wrap_future(waiter)
-            library.join(2)
-        error = errors[0] if errors else None
-        ex.expect(error is None, "calling on_done(42) in the library's thread raises nothing",
-                  got=f"{type(error).__name__}: {error}" if error else None,
-                  hint="from another thread only loop.call_soon_threadsafe(...) and "
-                       "asyncio.run_coroutine_threadsafe(...) are safe: "
-                       "loop.call_soon_threadsafe(future.set_result, value)")
-        ex.expect(value == 42, "the coroutine awaiting the future gets 42", got=value)
-        ex.expect(value == 42 and woke < 6,
-                  "it wakes as soon as the value is handed over (after 0.1 s), not at its "
-                  "time limit (0.5 s)", got=_seconds(woke),
-                  hint="call_soon_threadsafe also wakes the loop: a plain call does not")
-    return ex.report()
-
-
-async def _new_future() -> asyncio.Future:
-    return asyncio.get_running_loop().create_future()
-
-
-async def _wait_for(future: asyncio.Future, jobs: Jobs, units: int) -> tuple[Any, float]:
-    # asyncio.wait with a timeout, not a plain await: a future completed from the wrong thread
-    # may be marked done without ever waking its waiter, and this one must wake up anyway.
-    done, _ = await asyncio.wait({future}, timeout=units * UNIT)
-    value = future.result() if done and not future.cancelled() else None
-    return value, jobs.now()
-
-
-def _call_later(func: Callable[[Any], Any], value: Any, units: int,
-                errors: list[BaseException]) -> None:
-    sleep(units * UNIT)
-    try:
-        func(value)
-    except Exception as exc:
-        errors.append(exc)
