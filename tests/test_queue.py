@@ -43,8 +43,8 @@ def run(coro):
     return asyncio.run(coro)
 
 
-async def fresh_queue(url: str, name: str) -> JobQueue:
-    queue = JobQueue(await connect(url), name)
+async def fresh_queue(url: str, name: str, visibility_timeout: float | None = None) -> JobQueue:
+    queue = JobQueue(await connect(url), name, visibility_timeout=visibility_timeout)
     await queue.reset()
     return queue
 
@@ -100,6 +100,10 @@ def test_jobs_run_with_a_bound_and_each_result_is_stored(url):
         s = await queue.stats()
         assert (s.waiting, s.running, s.dead) == (0, 0, 0)
         assert await queue.redis.xlen(queue.stream) == 0  # acknowledged and deleted
+        # Results stay until the producer collects them; then they are gone.
+        assert await queue.pop_results([*ids[:2], "0-1"]) == {ids[0]: "2", ids[1]: "2",
+                                                               "0-1": None}
+        assert len(await queue.results()) == 10
         await queue.redis.aclose()
 
     run(main())
@@ -130,7 +134,8 @@ def test_bad_payloads_go_to_the_dead_letter_stream_and_the_worker_goes_on(url):
             "binary, not text: b'\\xff\\xfe'", "too large: 1,000,000 bytes (at most 1,024)",
             "too big: 30 digits (at most 100 units)", "no 'data' field"])
         big = next(d for d in dead if d.size == 1_000_000)
-        assert big.preview == b"x" * 32  # the dead letter keeps a preview, not the megabyte
+        assert big.payload == b"x" * 1_000_000  # the whole job, to look at or replay
+        assert next(d for d in dead if d.payload is None).fields == {b"other": b"field"}
         assert set(await queue.results()) == {ids[0], ids[-1]}
         assert (await queue.stats()).running == 0
         await queue.redis.aclose()
@@ -162,9 +167,8 @@ def test_graceful_stop_finishes_running_jobs_and_takes_no_new_ones(url):
 def _worker_process(url: str, queue: str, name: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "aiocourse.queue", "worker", "--url", url, "--queue", queue,
-         "--name", name, "--unit", str(UNIT), "--visibility-timeout", "0.3",
-         "--concurrency", "4"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+         "--name", name, "--unit", str(UNIT), "--concurrency", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # the queue's timeout
 
 
 def _wait_for_lines(proc: subprocess.Popen, text: str, n: int) -> list[str]:
@@ -213,15 +217,16 @@ class _LostCancels:
 
 @needs_redis
 def test_graceful_stop_cancels_nothing_so_a_lost_cancel_cannot_hang_it(url, monkeypatch):
-    # Under make load (1 run in 10) a worker's stop hung: it cancelled its lease renewer
-    # while the renewal (XCLAIM) was in flight on Python 3.11, the cancel was lost, and the
-    # renewer looped for ever.  Now the renewer ends by itself.
-    lost = _LostCancels(monkeypatch, slow={"XCLAIM": 0.2})
+    # A stop() that cancelled the lease renewer while its renewal was in flight would, on
+    # Python 3.11, lose that cancel inside redis-py's wait_for and leave the renewer looping
+    # for ever (gh-86296).  The renewer must end by itself: here every renewal is slow and
+    # every cancel during a command is lost, and stop() still returns.
+    lost = _LostCancels(monkeypatch, slow={"EVALSHA": 0.2})  # the renewal
 
     async def main():
-        queue = await fresh_queue(url, "t-lost-stop")
+        queue = await fresh_queue(url, "t-lost-stop", visibility_timeout=0.3)
         await queue.push("15", "15")  # 0.15 s jobs: the renewal at 0.1 s is still in flight
-        worker = Worker(queue, sleep_job(UNIT), name="w", visibility_timeout=0.3)
+        worker = Worker(queue, sleep_job(UNIT), name="w")
         task = asyncio.create_task(worker.run())
         await until(lambda: _count(queue, "results", 2))
         worker.stop()
@@ -238,8 +243,8 @@ def test_cancelling_run_works_even_when_the_cancel_is_lost_in_a_command(url, mon
     lost = _LostCancels(monkeypatch)
 
     async def main():
-        queue = await fresh_queue(url, "t-lost-cancel")
-        worker = Worker(queue, sleep_job(UNIT), name="w", visibility_timeout=0.3)
+        queue = await fresh_queue(url, "t-lost-cancel", visibility_timeout=0.3)
+        worker = Worker(queue, sleep_job(UNIT), name="w")
         task = asyncio.create_task(worker.run())
         lost.reading.clear()
         await lost.reading.wait()  # the reader is inside XREADGROUP (it blocks up to 0.1 s)
@@ -254,7 +259,7 @@ def test_cancelling_run_works_even_when_the_cancel_is_lost_in_a_command(url, mon
 @needs_redis
 def test_no_job_is_lost_when_a_worker_is_killed_mid_job(url):
     async def main():
-        queue = await fresh_queue(url, "t-kill")
+        queue = await fresh_queue(url, "t-kill", visibility_timeout=0.3)
         ids = await queue.push(*["30"] * 6)
         victim = _worker_process(url, "t-kill", "victim")
         try:
@@ -266,8 +271,7 @@ def test_no_job_is_lost_when_a_worker_is_killed_mid_job(url):
             victim.stdout.close()
         s = await queue.stats()
         assert (s.running, s.waiting, s.results) == (4, 2, 0)
-        rescuer = Worker(queue, sleep_job(UNIT), name="rescuer", concurrency=6,
-                         visibility_timeout=0.3)
+        rescuer = Worker(queue, sleep_job(UNIT), name="rescuer", concurrency=6)
         task = asyncio.create_task(rescuer.run())
         await until(lambda: _count(queue, "results", 6))
         rescuer.stop()
@@ -285,13 +289,13 @@ def test_a_paused_worker_s_job_runs_twice_but_counts_once(url):
     # SIGSTOP: the worker stops renewing; another takes its jobs over and finishes them.  When
     # it wakes up it finishes them too: results are keyed by job id, so nothing counts twice.
     async def main():
-        queue = await fresh_queue(url, "t-pause")
+        queue = await fresh_queue(url, "t-pause", visibility_timeout=0.3)
         ids = await queue.push(*["20"] * 3)
         sleeper = _worker_process(url, "t-pause", "sleeper")
         try:
             await asyncio.to_thread(_wait_for_lines, sleeper, "Waiting 20", 3)
             sleeper.send_signal(signal.SIGSTOP)
-            rescuer = Worker(queue, sleep_job(UNIT), name="rescuer", visibility_timeout=0.3)
+            rescuer = Worker(queue, sleep_job(UNIT), name="rescuer")
             task = asyncio.create_task(rescuer.run())
             await until(lambda: _count(queue, "results", 3))
             rescuer.stop()
@@ -313,26 +317,140 @@ def test_a_paused_worker_s_job_runs_twice_but_counts_once(url):
     run(main())
 
 
+async def _holders(queue: JobQueue) -> set[str]:
+    pending = await queue.redis.xpending_range(queue.stream, queue.group, "-", "+", 100)
+    return {p["consumer"].decode() for p in pending}
+
+
+@needs_redis
+def test_a_worker_that_wakes_up_renews_only_the_jobs_still_its_own(url):
+    # The worker froze (SIGSTOP) past the visibility timeout, the rescuer took its jobs over
+    # and runs them.  When it wakes, its renewal is overdue and runs at once: an unconditional
+    # XCLAIM ... JUSTID would take the jobs back from the rescuer (and the rescuer's next
+    # renewal would take them back again).  It must leave them with the rescuer.
+    async def main():
+        queue = await fresh_queue(url, "t-frozen", visibility_timeout=0.3)
+        ids = await queue.push("100", "100")  # 1 s jobs: still running on both sides
+        sleeper = _worker_process(url, "t-frozen", "sleeper")
+        try:
+            await asyncio.to_thread(_wait_for_lines, sleeper, "Waiting 100", 2)
+            sleeper.send_signal(signal.SIGSTOP)
+            rescuer = Worker(queue, sleep_job(UNIT), name="rescuer")
+            task = asyncio.create_task(rescuer.run())
+
+            async def rescued() -> bool:
+                return await _holders(queue) == {"rescuer"}
+
+            await until(rescued)
+            sleeper.send_signal(signal.SIGCONT)
+            seen: set[str] = set()
+            deadline = time.monotonic() + 0.35  # three of the sleeper's renewal periods
+            while time.monotonic() < deadline:
+                seen |= await _holders(queue)
+                await asyncio.sleep(0.01)
+            assert seen == {"rescuer"}, seen
+            lines = await asyncio.to_thread(_wait_for_lines, sleeper, "no longer ours", 2)
+            await until(lambda: _count(queue, "results", 2))
+            rescuer.stop()
+            assert (await task).recovered == 2
+            sleeper.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.to_thread(sleeper.communicate, timeout=10)
+            assert "2 done" in out, lines + [out]
+            assert sorted(await queue.results()) == sorted(ids)  # both runs, counted once
+            s = await queue.stats()
+            assert (s.results, s.running, s.waiting, s.dead) == (2, 0, 0, 0)
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+            sleeper.stdout.close()
+        await queue.redis.aclose()
+
+    run(main())
+
+
+@needs_redis
+def test_dead_letters_keep_the_whole_job_and_can_be_replayed(url):
+    async def main():
+        queue = await fresh_queue(url, "t-replay", visibility_timeout=0.05)
+        service = {"up": False}
+
+        async def call_service(data: bytes) -> int:
+            if not service["up"]:
+                raise ConnectionResetError("the other service hung up")
+            return int(data)
+
+        await queue.push("7")
+        await queue.redis.xadd(queue.stream, {"data": "8", "tenant": "acme"})
+        worker = Worker(queue, call_service, name="w", max_deliveries=2)
+        task = asyncio.create_task(worker.run())
+        await until(lambda: _count(queue, "dead", 2))
+        worker.stop()
+        await task
+        dead = await queue.dead_letters()
+        assert [d.payload for d in dead] == [b"7", b"8"]
+        assert dead[1].fields == {b"data": b"8", b"tenant": b"acme"}  # every field kept
+        assert {d.reason for d in dead} == {
+            "gave up after 2 deliveries (last error: ConnectionResetError: the other service "
+            "hung up)"}
+        service["up"] = True  # fixed: put them back
+        new_ids = await queue.replay_dead(dead)
+        assert (await queue.stats()).dead == 0
+        stats = await Worker(queue, call_service, name="w2").run(drain=True)
+        assert stats.done == 2
+        assert await queue.pop_results(new_ids) == dict(zip(new_ids, ["7", "8"], strict=True))
+        # A letter nobody wants is discarded for good.
+        await queue.push("oops")
+        await Worker(queue, sleep_job(UNIT), name="w3").run(drain=True)
+        [bad] = await queue.dead_letters()
+        assert await queue.discard_dead([bad]) == 1 and (await queue.stats()).dead == 0
+        await queue.redis.aclose()
+
+    run(main())
+
+
+@needs_redis
+def test_the_visibility_timeout_is_the_queue_s_and_lives_in_redis(url):
+    async def main():
+        queue = await fresh_queue(url, "t-vt", visibility_timeout=0.3)
+        same = JobQueue(queue.redis, "t-vt")  # another process would see the same
+        await same.create()
+        assert same.visibility_timeout == 0.3
+        other = JobQueue(queue.redis, "t-vt", visibility_timeout=5)
+        with pytest.raises(ValueError, match="exists with visibility_timeout=0.3 s, not 5"):
+            await other.create()
+        with pytest.raises(ValueError, match="not 5"):
+            await Worker(other, sleep_job(UNIT)).run()
+        await other.reset()  # a new queue: now 5 s
+        assert other.visibility_timeout == 5
+        await queue.redis.aclose()
+
+    run(main())
+
+
 @needs_redis
 def test_a_failing_job_is_retried_then_buried_with_its_last_error(url):
     async def main():
-        queue = await fresh_queue(url, "t-fail")
+        queue = await fresh_queue(url, "t-fail", visibility_timeout=0.1)
         calls = []
 
         async def flaky(data: bytes) -> int:
-            calls.append(data)
+            calls.append(time.monotonic())
             raise ConnectionResetError("the other service hung up")
 
         await queue.push("1")
-        worker = Worker(queue, flaky, name="w", visibility_timeout=0.1, max_deliveries=3)
+        worker = Worker(queue, flaky, name="w", max_deliveries=3)
         task = asyncio.create_task(worker.run())
         await until(lambda: _count(queue, "dead", 1))
         worker.stop()
         stats = await task
         assert len(calls) == 3 and stats.failed == 3
+        # Backoff: the second try waits one visibility timeout, the third two (Redis' idle
+        # time, in ms, decides: never early, so judged on the clock).
+        assert calls[1] - calls[0] >= 0.095 and calls[2] - calls[1] >= 0.195, calls
         [dead] = await queue.dead_letters()
         assert dead.reason == ("gave up after 3 deliveries (last error: ConnectionResetError: "
                                "the other service hung up)")
+        assert dead.payload == b"1"
         s = await queue.stats()
         assert (s.running, s.waiting) == (0, 0)
         await queue.redis.aclose()
@@ -422,7 +540,7 @@ def test_the_server_command_prints_its_url_and_stops_on_sigterm(monkeypatch):
                             stdout=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
-        assert "private redis-server is running" in first
+        assert "A private server is running" in first
         url = proc.stdout.readline().split("REDIS_URL=")[1].strip()
         assert redis.Redis.from_url(url).ping()
         proc.send_signal(signal.SIGTERM)
@@ -440,5 +558,9 @@ def test_worker_refuses_nonsense_settings():
     queue = JobQueue(redis.asyncio.Redis(), "x")
     with pytest.raises(ValueError, match="concurrency"):
         Worker(queue, sleep_job(), concurrency=0)
+    with pytest.raises(ValueError, match="max_deliveries"):
+        Worker(queue, sleep_job(), max_deliveries=0)
     with pytest.raises(ValueError, match="visibility_timeout"):
-        Worker(queue, sleep_job(), visibility_timeout=0)
+        JobQueue(redis.asyncio.Redis(), "x", visibility_timeout=0)
+    with pytest.raises(RuntimeError, match="await create"):
+        _ = queue.visibility_timeout

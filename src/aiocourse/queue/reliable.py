@@ -1,7 +1,7 @@
 """A job queue that loses nothing: a Redis stream, a consumer group, and acknowledgements.
 
     r = await connect(url)                       # fails fast when no Redis answers
-    queue = JobQueue(r, "jobs")
+    queue = JobQueue(r, "jobs", visibility_timeout=30)
     await queue.create()
     await queue.push(b"2", b"5", b"1", b"1")
     worker = Worker(queue, sleep_job(unit=0.05), name="w1", concurrency=10)
@@ -14,11 +14,15 @@ Each job is an entry of the stream ``jobs`` (field ``data``).  Workers read new 
 ``XREADGROUP``: Redis remembers which worker holds which entry (the group's pending list) until
 the worker acknowledges it with ``XACK``, in the same MULTI as storing the result in the hash
 ``jobs:results`` under the entry's id (so a job that runs twice is still counted once) and
-``XDEL``.  A worker renews its hold on the jobs it is running; a job held by a worker that
-stopped renewing (it died) for longer than ``visibility_timeout`` is taken over by another
-worker (``XPENDING`` finds it, ``XCLAIM`` takes it).  A payload the handler rejects
-(``BadPayload``) goes to the stream ``jobs:dead`` with the reason, and so does a job delivered
-``max_deliveries`` times without success.
+``XDEL``.  A worker renews its hold on the jobs it is running, and only on those still its own;
+a job held by a worker that stopped renewing (it died) for longer than the queue's
+``visibility_timeout`` is taken over by another worker (``XPENDING`` finds it, ``XCLAIM`` takes
+it), and a job delivered n times waits ``visibility_timeout * 2**(n-1)`` before the next try.
+A payload the handler rejects (``BadPayload``) goes to the stream ``jobs:dead`` with the reason
+and the whole entry, and so does a job that failed ``max_deliveries`` times; ``replay_dead()``
+puts them back, ``discard_dead()`` drops them.  What grows: results stay in ``jobs:results``
+until the producer collects them (``pop_results``), dead letters until someone replays or
+discards them; done jobs leave the stream.
 """
 
 from __future__ import annotations
@@ -141,12 +145,21 @@ def _preview(data: bytes, limit: int = 16) -> str:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A job that will not be retried: its id, why, its size and the start of its payload."""
+    """A job that will not be retried by itself: its id, why, and the whole entry it was.
+
+    ``dead_id`` is its entry in the dead-letter stream; ``fields`` are the job's own fields
+    (``payload`` is its ``data``), kept whole until ``replay_dead`` or ``discard_dead``.
+    """
 
     id: str
     reason: str
     size: int
-    preview: bytes
+    fields: dict[bytes, bytes]
+    dead_id: str
+
+    @property
+    def payload(self) -> bytes | None:
+        return self.fields.get(b"data")
 
 
 @dataclass(frozen=True)
@@ -157,13 +170,26 @@ class QueueStats:
     dead: int
 
 
+DEFAULT_VISIBILITY_TIMEOUT = 30.0  # seconds
+
+
 class JobQueue:
-    """The Redis keys of one queue and the producer side: ``push``, ``stats``, ``results``."""
+    """The Redis keys of one queue and the producer side: ``push``, ``stats``, ``results``.
+
+    ``visibility_timeout`` belongs to the queue, not to a worker: one worker's renewals and
+    another's take-overs must agree on it.  ``create()`` stores it in Redis (the hash
+    ``<name>:config``), so every worker of the queue, in any process, uses the same one; a
+    different value for a queue that exists is an error (``reset()`` to change it).  None:
+    what Redis holds, else 30 s.
+    """
 
     def __init__(self, redis: aioredis.Redis, name: str = "jobs", *,
-                 group: str = "workers") -> None:
+                 group: str = "workers", visibility_timeout: float | None = None) -> None:
         if not name or not isinstance(name, str):
             raise TypeError(f"queue name must be a non-empty str, not {name!r}")
+        if visibility_timeout is not None and not visibility_timeout > 0:
+            raise ValueError(f"visibility_timeout must be > 0 seconds, not "
+                             f"{visibility_timeout!r}")
         self.redis = redis
         self.name = name
         self.group = group
@@ -171,22 +197,45 @@ class JobQueue:
         self.dead = f"{name}:dead"
         self.results_key = f"{name}:results"
         self.errors_key = f"{name}:errors"
+        self.config_key = f"{name}:config"
+        self._wanted_timeout = visibility_timeout
+        self._timeout: float | None = None  # what Redis holds, once create() has run
 
     def __repr__(self) -> str:
         return f"<JobQueue {self.name!r} group {self.group!r}>"
 
+    @property
+    def visibility_timeout(self) -> float:
+        """Seconds a job may go unrenewed before another worker takes it (after create())."""
+        if self._timeout is None:
+            raise RuntimeError(f"{self!r} has not read its settings yet: await create() first")
+        return self._timeout
+
     async def create(self) -> None:
-        """Create the stream and its consumer group if they do not exist yet."""
+        """Create the stream, its consumer group and its settings if they do not exist yet."""
         try:
             # Id "0": a group created after jobs were pushed still delivers them.
             await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        wanted = self._wanted_timeout
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(self.config_key, "visibility_timeout",
+                        repr(wanted or DEFAULT_VISIBILITY_TIMEOUT))
+            pipe.hget(self.config_key, "visibility_timeout")
+            _, stored = await pipe.execute()
+        stored = float(stored)
+        if wanted is not None and stored != wanted:
+            raise ValueError(
+                f"{self!r} exists with visibility_timeout={stored:g} s, not {wanted:g}: all "
+                "workers of a queue use one; pass none to use it, or reset() the queue")
+        self._timeout = stored
 
     async def reset(self) -> None:
-        """Delete the queue's keys (jobs, results, dead letters) and create it afresh."""
-        await self.redis.delete(self.stream, self.dead, self.results_key, self.errors_key)
+        """Delete the queue's keys (jobs, results, dead letters, settings); create it afresh."""
+        await self.redis.delete(self.stream, self.dead, self.results_key, self.errors_key,
+                                self.config_key)
         await self.create()
 
     async def push(self, *payloads: bytes | str | int, batch: int = 1000) -> list[str]:
@@ -210,17 +259,59 @@ class JobQueue:
         return QueueStats(waiting=length - running, running=running, results=results, dead=dead)
 
     async def results(self) -> dict[str, str]:
-        """Job id -> result, one entry per job however often it ran."""
+        """Job id -> result, one entry per job however often it ran (they stay: see
+        ``pop_results``)."""
         raw = await self.redis.hgetall(self.results_key)
         return {_text(k): _text(v) for k, v in sorted(raw.items())}
+
+    async def pop_results(self, ids: list[str]) -> dict[str, str | None]:
+        """The results of these jobs (None: not done yet), removed from Redis as they are read.
+
+        Results are kept until collected: only the producer knows when it no longer needs one,
+        and an expiry would drop a result that a slow producer still waits for.
+        """
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(self.results_key, ids)
+            pipe.hdel(self.results_key, *ids)
+            values, _ = await pipe.execute()
+        return {i: None if v is None else _text(v) for i, v in zip(ids, values, strict=True)}
 
     async def dead_letters(self) -> list[DeadLetter]:
         """The dead-letter stream, oldest first."""
         out = []
-        for _, f in await self.redis.xrange(self.dead):
+        for dead_id, f in await self.redis.xrange(self.dead):
+            job = {k[len(_JOB):]: v for k, v in f.items() if k.startswith(_JOB)}
             out.append(DeadLetter(id=_text(f[b"id"]), reason=_text(f[b"reason"]),
-                                  size=int(f[b"size"]), preview=f[b"preview"]))
+                                  size=int(f[b"size"]), fields=job, dead_id=_text(dead_id)))
         return out
+
+    async def replay_dead(self, letters: list[DeadLetter] | None = None) -> list[str]:
+        """Push these dead letters (default: all) back as new jobs; returns their new ids.
+
+        Each one's XADD and XDEL go in one MULTI: a letter is either back in the queue or still
+        a dead letter.  (Two people replaying the same letter at the same moment would push it
+        twice: delivery is at least once anyway.)
+        """
+        letters = await self.dead_letters() if letters is None else letters
+        ids = []
+        for letter in letters:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.xadd(self.stream, letter.fields or {"data": b""})
+                pipe.xdel(self.dead, letter.dead_id)
+                new_id, _ = await pipe.execute()
+            ids.append(_text(new_id))
+        return ids
+
+    async def discard_dead(self, letters: list[DeadLetter]) -> int:
+        """Drop these dead letters for good; returns how many were still there."""
+        if not letters:
+            return 0
+        return await self.redis.xdel(self.dead, *[letter.dead_id for letter in letters])
+
+
+_JOB = b"job."  # a dead letter keeps the job's own fields under this prefix
 
 
 def _text(value: bytes | str | int) -> str:
@@ -238,6 +329,7 @@ class WorkerStats:
     recovered: int = 0   # taken over from a worker that stopped renewing them
     max_running: int = 0
     flushes: int = 0     # MULTI round trips that stored results (batching: flushes < done)
+    lost: int = 0        # jobs no longer ours while we ran them (we froze; another took over)
     errors: list[str] = field(default_factory=list)
 
 
@@ -246,33 +338,33 @@ class Worker:
 
     ``run()`` works until ``stop()``: then it takes no new job, lets the running ones finish,
     stores their results and returns its ``WorkerStats``.  Cancelling ``run()`` instead drops
-    the running jobs; they stay in the pending list and another worker recovers them.
+    the running jobs; they stay in the pending list and another worker recovers them.  The
+    visibility timeout is the queue's (``JobQueue(visibility_timeout=...)``).
     """
 
     def __init__(self, queue: JobQueue, handler: Handler, *, name: str | None = None,
-                 concurrency: int = 10, visibility_timeout: float = 30.0,
-                 max_deliveries: int = 3, max_payload: int = 1024, block: float = 1.0,
-                 log: Callable[[str], None] | None = None) -> None:
+                 concurrency: int = 10, max_deliveries: int = 3, max_payload: int = 1024,
+                 block: float = 1.0, log: Callable[[str], None] | None = None) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
-        if visibility_timeout <= 0:
-            raise ValueError("visibility_timeout must be > 0 seconds")
+        if max_deliveries < 1:
+            raise ValueError(f"max_deliveries must be >= 1, not {max_deliveries!r}")
         self.queue = queue
         self.handler = handler
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.concurrency = concurrency
-        self.visibility_timeout = visibility_timeout
         self.max_deliveries = max_deliveries
         self.max_payload = max_payload
-        # The read blocks at most this long, so renewals and recovery run often enough, and
-        # less than redis-py's default socket_timeout (5 s), which would end a longer BLOCK.
-        self.block = min(block, visibility_timeout / 3, 4.0)
+        self._block = block
         self.log = log
         self.stats = WorkerStats()
         self._running: dict[bytes, asyncio.Task] = {}
+        self._deliveries: dict[bytes, int] = {}  # running job -> how often it was delivered
+        self._fields: dict[bytes, dict] = {}      # running job -> its entry (for a dead letter)
+        self._lost: set[bytes] = set()            # running jobs another worker took over
         self._slot_free = asyncio.Event()
         self._to_ack: list[tuple[bytes, bytes]] = []    # (id, result)
-        self._to_bury: list[tuple[bytes, str, bytes]] = []  # (id, reason, payload)
+        self._to_bury: list[tuple[bytes, str, dict]] = []  # (id, reason, the entry's fields)
         self._errors: list[tuple[bytes, str]] = []
         self._flush_wanted = asyncio.Event()
         self._jobs_over = asyncio.Event()  # graceful stop: nothing runs any more, renewals end
@@ -297,7 +389,12 @@ class Worker:
         if self._started:
             raise RuntimeError(f"{self!r} already ran: create a new Worker")
         self._started = True
-        await self.queue.create()
+        await self.queue.create()  # reads the queue's visibility timeout from Redis
+        self.visibility_timeout = self.queue.visibility_timeout
+        # The read blocks at most this long, so renewals and recovery run often enough, and
+        # less than redis-py's default socket_timeout (5 s), which would end a longer BLOCK.
+        self.block = min(self._block, self.visibility_timeout / 3, 4.0)
+        self._renew_script = self.queue.redis.register_script(_RENEW)
         self._reader = self.queue.redis.client()  # its own connection: it blocks in XREADGROUP
         try:
             self._reader_id = await self._reader.client_id()
@@ -384,11 +481,13 @@ class Worker:
                 self._start(tg, entry_id, fields, recovered)
 
     def _start(self, tg: asyncio.TaskGroup, entry_id: bytes, fields: dict,
-               recovered: bool) -> None:
+               recovered: bool, deliveries: int = 1) -> None:
         if recovered:
             self.stats.recovered += 1
         data = fields.get(b"data")
         label = _text(data) if data is not None and len(data) <= 12 else _text(entry_id)
+        self._deliveries[entry_id] = deliveries
+        self._fields[entry_id] = fields
         self._running[entry_id] = tg.create_task(self._job(entry_id, data),
                                                  name=f"job {label}")
         self.stats.max_running = max(self.stats.max_running, len(self._running))
@@ -399,7 +498,9 @@ class Worker:
         XPENDING lists the held jobs with their idle time and delivery count; XCLAIM with a
         minimum idle time takes a job only if it is still idle, so two workers that both spot
         it cannot both get it.  (Redis 6.2's XAUTOCLAIM does both in one call, but it does not
-        report delivery counts, and Ubuntu 22.04, Binder's base, ships Redis 6.0.)
+        report delivery counts, and Ubuntu 22.04, Binder's base, ships Redis 6.0.)  A job
+        delivered n times waits ``visibility_timeout * 2**(n-1)``: one that keeps failing, or
+        that kills its worker, is retried after 1, 2, 4 ... timeouts, not in a tight loop.
         """
         q = self.queue
         idle_ms = int(self.visibility_timeout * 1000)
@@ -408,7 +509,8 @@ class Worker:
         for _ in range(10):  # at most 1,000 pending entries looked at per round
             page = await q.redis.xpending_range(q.stream, q.group, start, "+", 100)
             for p in page:
-                if p["time_since_delivered"] >= idle_ms and len(stale) < free:
+                backoff = 2 ** min(max(p["times_delivered"] - 1, 0), 10)
+                if p["time_since_delivered"] >= idle_ms * backoff and len(stale) < free:
                     stale[p["message_id"]] = p["times_delivered"]
             if len(page) < 100 or len(stale) >= free:
                 break
@@ -424,13 +526,13 @@ class Worker:
             n = stale[entry_id] + 1  # XCLAIM counted one more delivery
             if not fields:  # deleted: nothing to run, stop holding it
                 await q.redis.xack(q.stream, q.group, entry_id)
-            elif n > self.max_deliveries:
+            elif n > self.max_deliveries:  # its last worker died (or froze) on it
                 reason = f"gave up after {n - 1} deliveries"
                 if last_error:
                     reason += f" (last error: {_text(last_error)})"
-                self._bury(entry_id, reason, fields.get(b"data") or b"")
+                self._bury(entry_id, reason, fields)
             else:
-                self._start(tg, entry_id, fields, recovered=True)
+                self._start(tg, entry_id, fields, recovered=True, deliveries=n)
 
     async def _unblock(self) -> None:
         with contextlib.suppress(RedisError):
@@ -447,23 +549,31 @@ class Worker:
                                  f"{self.max_payload:,})")
             result = await self.handler(data)
         except BadPayload as exc:
-            self._bury(entry_id, exc.reason, data or b"")
+            self._bury(entry_id, exc.reason, self._fields[entry_id])
         except Exception as exc:  # a bug or a transient failure: retried later
             self.stats.failed += 1
             text = f"{type(exc).__name__}: {exc}"
             self.stats.errors.append(text)
-            self._errors.append((entry_id, text))
-            if self.log:
-                self.log(f"job {_text(entry_id)} failed ({text}); it will be retried")
+            n = self._deliveries[entry_id]
+            if n >= self.max_deliveries:
+                self._bury(entry_id, f"gave up after {n} deliveries (last error: {text})",
+                           self._fields[entry_id])
+            else:
+                self._errors.append((entry_id, text))
+                if self.log:
+                    self.log(f"job {_text(entry_id)} failed ({text}); it will be retried")
         else:
             self._to_ack.append((entry_id, _as_bytes(result)))
         finally:
             del self._running[entry_id]
+            del self._deliveries[entry_id]
+            del self._fields[entry_id]
+            self._lost.discard(entry_id)
             self._slot_free.set()
             self._flush_wanted.set()
 
-    def _bury(self, entry_id: bytes, reason: str, data: bytes) -> None:
-        self._to_bury.append((entry_id, reason, data))
+    def _bury(self, entry_id: bytes, reason: str, fields: dict) -> None:
+        self._to_bury.append((entry_id, reason, fields))
         self._flush_wanted.set()
         if self.log:
             self.log(f"dead letter: {reason}")
@@ -495,9 +605,12 @@ class Worker:
             ids = [i for i, _ in done] + [i for i, _, _ in dead]
             if done:
                 pipe.hset(q.results_key, mapping=dict(done))
-            for entry_id, reason, data in dead:
-                pipe.xadd(q.dead, {"id": entry_id, "reason": reason, "size": len(data),
-                                   "preview": data[:32]})
+            for entry_id, reason, fields in dead:
+                # The whole entry, so that the job can be looked at and replayed.
+                letter = {"id": entry_id, "reason": reason,
+                          "size": len(fields.get(b"data") or b"")}
+                letter.update({_JOB + _as_bytes(k): v for k, v in fields.items()})
+                pipe.xadd(q.dead, letter)
             if errors:
                 pipe.hset(q.errors_key, mapping=dict(errors))
             if ids:
@@ -522,11 +635,39 @@ class Worker:
             _raise_if_cancel_lost()
             if self._jobs_over.is_set():
                 return
-            ids = list(self._running)
+            ids = [i for i in self._running if i not in self._lost]
             if ids:
-                # XCLAIM to ourselves with JUSTID resets the idle time without counting a
-                # new delivery: a lease renewal.
-                await q.redis.xclaim(q.stream, q.group, self.name, 0, ids, justid=True)
+                kept = set(await self._renew_script(keys=[q.stream],
+                                                    args=[q.group, self.name, *ids]))
+                for entry_id in ids:
+                    if entry_id not in kept and entry_id in self._running:
+                        # We froze past the timeout and another worker took the job over
+                        # (or has finished it since): both runs finish, and its result still
+                        # counts once (keyed by id).
+                        self._lost.add(entry_id)
+                        self.stats.lost += 1
+                        if self.log:
+                            self.log(f"job {_text(entry_id)} is no longer ours (another worker "
+                                     "took it over); finishing it anyway")
+
+
+# Renew our hold on the jobs we run, and only on those still ours.  XCLAIM to ourselves with
+# JUSTID resets a job's idle time without counting a delivery (a lease renewal), but XCLAIM
+# does not look at who holds the job: a worker that froze past the visibility timeout and
+# wakes up would take back a job another worker has taken over since.  XPENDING with a
+# consumer lists the job only if it is ours, and a script runs both without anything between.
+# Returns the ids it renewed.
+_RENEW = """
+local kept = {}
+for i = 3, #ARGV do
+  local mine = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  if #mine == 1 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    kept[#kept + 1] = ARGV[i]
+  end
+end
+return kept
+"""
 
 
 def _raise_if_cancel_lost(cancels_before: int = 0) -> None:
