@@ -1,4 +1,4 @@
-"""The checks of notebooks 12 and 13 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 13 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import asyncio
 import threading
 import time
 
-import aiohttp
 import checks_support
 from checks_support import load_solution as _load
 
-from aiocourse.checks import network
+from aiocourse.checks import scale as checks
 
-SOL12 = _load("12_network_io")
 SOL13 = _load("13_scale")
 
 
@@ -32,167 +30,11 @@ async def get_text(session, url):
         return await resp.text()
 
 
-# --- 12.1 --------------------------------------------------------------------------------------
-
-
-def test_fetch_limited_accepts_solution(capsys):
-    ok, out = run_check(network.check_fetch_limited, SOL12.fetch_limited, capsys)
-    assert ok, out
-    assert out.startswith("✅ Exercise 12.1")
-
-
-def test_fetch_limited_template_is_not_done(capsys):
-    ok, out = run_check(network.check_fetch_limited, template, capsys)
-    assert not ok and "not done yet" in out
-
-
-def test_fetch_limited_rejects_no_limit(capsys):
-    async def all_at_once(session, urls, limit):
-        return await asyncio.gather(*(get_text(session, u) for u in urls))
-
-    ok, out = run_check(network.check_fetch_limited, all_at_once, capsys)
-    assert not ok and "the server saw 30 at once" in out
-
-
-def test_fetch_limited_rejects_one_by_one(capsys):
-    async def one_by_one(session, urls, limit):
-        return [await get_text(session, u) for u in urls]
-
-    ok, out = run_check(network.check_fetch_limited, one_by_one, capsys)
-    assert not ok and "at most 1 at once" in out and "takes about 0.3 s" in out
-
-
-def test_fetch_limited_rejects_a_semaphore_per_task(capsys):
-    async def sem_per_task(session, urls, limit):
-        async def fetch(url):
-            async with asyncio.Semaphore(limit):  # a new one each time: limits nothing
-                return await get_text(session, url)
-
-        return await asyncio.gather(*(fetch(u) for u in urls))
-
-    ok, out = run_check(network.check_fetch_limited, sem_per_task, capsys)
-    assert not ok and "never more than 5 requests" in out
-
-
-def test_fetch_limited_rejects_a_fixed_limit(capsys):
-    async def always_five(session, urls, limit):
-        return await SOL12.fetch_limited(session, urls, 5)
-
-    ok, out = run_check(network.check_fetch_limited, always_five, capsys)
-    assert not ok and "respects `limit`" in out
-
-
-def test_fetch_limited_rejects_completion_order(capsys):
-    async def as_they_come(session, urls, limit):
-        sem = asyncio.Semaphore(limit)
-
-        async def fetch(url):
-            async with sem:
-                return await get_text(session, url)
-
-        return [await f for f in asyncio.as_completed([fetch(u) for u in reversed(urls)])]
-
-    ok, out = run_check(network.check_fetch_limited, as_they_come, capsys)
-    assert not ok and "in the order of `urls`" in out
-
-
-# --- 12.2 --------------------------------------------------------------------------------------
-
-
-def test_fetch_with_retry_accepts_solution(capsys):
-    ok, out = run_check(network.check_fetch_with_retry, SOL12.fetch_with_retry, capsys)
-    assert ok, out
-
-
-def test_fetch_with_retry_accepts_aiohttp_timeout(capsys):
-    async def with_client_timeout(session, url, timeout):
-        for attempt in (1, 2):
-            try:
-                return await _get(session, url, timeout)
-            except aiohttp.ClientResponseError as exc:
-                if exc.status < 500 or attempt == 2:
-                    raise
-            except TimeoutError:
-                if attempt == 2:
-                    raise
-
-    async def _get(session, url, timeout):
-        async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            resp.raise_for_status()
-            return await resp.text()
-
-    ok, out = run_check(network.check_fetch_with_retry, with_client_timeout, capsys)
-    assert ok, out
-
-
-def test_fetch_with_retry_template_is_not_done(capsys):
-    ok, out = run_check(network.check_fetch_with_retry, template, capsys)
-    assert not ok and "not done yet" in out
-
-
-def test_fetch_with_retry_rejects_no_raise_for_status(capsys):
-    async def ignores_status(session, url, timeout):
-        for attempt in (1, 2):
-            try:
-                async with asyncio.timeout(timeout):
-                    async with session.get(url) as resp:
-                        return await resp.text()
-            except TimeoutError:
-                if attempt == 2:
-                    raise
-
-    ok, out = run_check(network.check_fetch_with_retry, ignores_status, capsys)
-    assert not ok and "a 503 on the first try" in out and "raise_for_status" in out
-
-
-def test_fetch_with_retry_rejects_no_timeout(capsys):
-    async def no_timeout(session, url, timeout):
-        for attempt in (1, 2):
-            try:
-                return await get_text(session, url)
-            except aiohttp.ClientResponseError as exc:
-                if exc.status < 500 or attempt == 2:
-                    raise
-
-    ok, out = run_check(network.check_fetch_with_retry, no_timeout, capsys)
-    assert not ok and "to finish within" in out
-
-
-def test_fetch_with_retry_rejects_retrying_everything(capsys):
-    async def retries_all(session, url, timeout):
-        for attempt in (1, 2):
-            try:
-                async with asyncio.timeout(timeout):
-                    return await get_text(session, url)
-            except Exception:
-                if attempt == 2:
-                    raise
-
-    ok, out = run_check(network.check_fetch_with_retry, retries_all, capsys)
-    assert not ok and "a 404 is not retried" in out and "after 2 tries" in out
-
-
-def test_fetch_with_retry_rejects_endless_retries(capsys):
-    async def forever(session, url, timeout):
-        while True:
-            try:
-                async with asyncio.timeout(timeout):
-                    return await get_text(session, url)
-            except aiohttp.ClientResponseError as exc:
-                if exc.status < 500:
-                    raise
-            except TimeoutError:
-                pass
-
-    ok, out = run_check(network.check_fetch_with_retry, forever, capsys)
-    assert not ok and "two tries, then the error is raised" in out
-
-
 # --- 13.1 --------------------------------------------------------------------------------------
 
 
 def test_few_timers_accepts_solution(capsys):
-    ok, out = run_check(network.check_few_timers, SOL13.few_timers, capsys)
+    ok, out = run_check(checks.check_few_timers, SOL13.few_timers, capsys)
     assert ok, out
 
 
@@ -211,7 +53,7 @@ def test_few_timers_accepts_events(capsys):
         await asyncio.gather(*(set_later(d) for d in events),
                              *(wait(i, d) for i, d in enumerate(delays)))
 
-    ok, out = run_check(network.check_few_timers, with_events, capsys)
+    ok, out = run_check(checks.check_few_timers, with_events, capsys)
     assert ok, out
 
 
@@ -240,7 +82,7 @@ def test_few_timers_accepts_a_machine_slow_to_make_the_tasks(capsys):
             loop.call_later(d, future.set_result, None)
         time.sleep(0.25)  # the tasks take this long to make: past the first deadline
 
-    ok, out = run_check(network.check_few_timers, one_future_per_deadline(slow_start), capsys)
+    ok, out = run_check(checks.check_few_timers, one_future_per_deadline(slow_start), capsys)
     assert ok, out
 
 
@@ -260,7 +102,7 @@ def test_few_timers_accepts_a_loop_paused_right_after_a_deadline(capsys):
             else:
                 loop.call_later(d, future.set_result, None)
 
-    ok, out = run_check(network.check_few_timers, one_future_per_deadline(paused), capsys)
+    ok, out = run_check(checks.check_few_timers, one_future_per_deadline(paused), capsys)
     assert ok, out
 
 
@@ -272,7 +114,7 @@ def test_few_timers_rejects_deadlines_added_up(capsys):
                 if di == d:
                     done(i)
 
-    ok, out = run_check(network.check_few_timers, one_after_another, capsys)
+    ok, out = run_check(checks.check_few_timers, one_after_another, capsys)
     assert not ok and "000 late" in out  # the 0.7 s group (1.2 s or more), at least
 
 
@@ -283,13 +125,13 @@ def test_few_timers_counts_no_cancelled_timer_of_an_earlier_run(capsys):
         loop = asyncio.get_running_loop()
         for _ in range(10):
             loop.call_later(3, print).cancel()  # still in the heap until they fall due
-        return await network.check_few_timers(SOL13.few_timers)
+        return await checks.check_few_timers(SOL13.few_timers)
 
     assert asyncio.run(after_earlier_runs()), capsys.readouterr().out
 
 
 def test_few_timers_template_is_not_done(capsys):
-    ok, out = run_check(network.check_few_timers, template, capsys)
+    ok, out = run_check(checks.check_few_timers, template, capsys)
     assert not ok and "not done yet" in out
 
 
@@ -301,7 +143,7 @@ def test_few_timers_rejects_a_sleep_per_task(capsys):
 
         await asyncio.gather(*(wait(i, d) for i, d in enumerate(delays)))
 
-    ok, out = run_check(network.check_few_timers, sleeps, capsys)
+    ok, out = run_check(checks.check_few_timers, sleeps, capsys)
     assert not ok and "not one per task" in out and "timers at once" in out
 
 
@@ -316,7 +158,7 @@ def test_few_timers_rejects_one_shared_deadline(capsys):
 
         await asyncio.gather(*(wait(i) for i in range(len(delays))))
 
-    ok, out = run_check(network.check_few_timers, all_at_the_longest, capsys)
+    ok, out = run_check(checks.check_few_timers, all_at_the_longest, capsys)
     assert not ok and "2000 late" in out
 
 
@@ -325,7 +167,7 @@ def test_few_timers_rejects_early_calls(capsys):
         for i in range(len(delays)):
             done(i)
 
-    ok, out = run_check(network.check_few_timers, at_once, capsys)
+    ok, out = run_check(checks.check_few_timers, at_once, capsys)
     assert not ok and "before its delay" in out
 
 
@@ -339,7 +181,7 @@ def test_few_timers_rejects_no_tasks(capsys):
                 if di == d:
                     done(i)
 
-    ok, out = run_check(network.check_few_timers, no_tasks, capsys)
+    ok, out = run_check(checks.check_few_timers, no_tasks, capsys)
     assert not ok and "starts a task per entry (3000)" in out
 
 
@@ -347,7 +189,7 @@ def test_few_timers_rejects_no_tasks(capsys):
 
 
 def test_worker_pool_accepts_solution(capsys):
-    ok, out = run_check(network.check_worker_pool, SOL13.worker_pool, capsys)
+    ok, out = run_check(checks.check_worker_pool, SOL13.worker_pool, capsys)
     assert ok, out
 
 
@@ -366,12 +208,12 @@ def test_worker_pool_accepts_a_shared_iterator(capsys):
                 tg.create_task(worker())
         return results
 
-    ok, out = run_check(network.check_worker_pool, shared_iterator, capsys)
+    ok, out = run_check(checks.check_worker_pool, shared_iterator, capsys)
     assert ok, out
 
 
 def test_worker_pool_template_is_not_done(capsys):
-    ok, out = run_check(network.check_worker_pool, template, capsys)
+    ok, out = run_check(checks.check_worker_pool, template, capsys)
     assert not ok and "not done yet" in out
 
 
@@ -385,7 +227,7 @@ def test_worker_pool_rejects_a_task_per_job(capsys):
 
         return await asyncio.gather(*(one(j) for j in jobs))
 
-    ok, out = run_check(network.check_worker_pool, task_per_job, capsys)
+    ok, out = run_check(checks.check_worker_pool, task_per_job, capsys)
     assert not ok and "at most 20 worker tasks" in out and "200 tasks" in out
 
 
@@ -393,7 +235,7 @@ def test_worker_pool_rejects_sequential(capsys):
     async def one_by_one(jobs, work, workers):
         return [await work(j) for j in jobs]
 
-    ok, out = run_check(network.check_worker_pool, one_by_one, capsys)
+    ok, out = run_check(checks.check_worker_pool, one_by_one, capsys)
     assert not ok and "to finish within 5 s" in out
 
 
@@ -411,5 +253,5 @@ def test_worker_pool_rejects_unordered_results(capsys):
         await asyncio.gather(*(worker() for _ in range(workers)))
         return results[::-1]
 
-    ok, out = run_check(network.check_worker_pool, unordered, capsys)
+    ok, out = run_check(checks.check_worker_pool, unordered, capsys)
     assert not ok and "in the order of `jobs`" in out
