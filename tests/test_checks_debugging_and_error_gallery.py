@@ -7,27 +7,13 @@ import logging
 import time
 
 from checks_support import load_solution as _load
+from checks_support import run_check
 
 from aiocourse.checks import debugging_and_error_gallery as checks
 
 SOL14 = _load("14_debugging_and_error_gallery")
 
 
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    async def main():
-        loop = asyncio.get_running_loop()
-        handler = loop.get_exception_handler()
-        ok = await check(answer)
-        # Nothing the answer started may outlive the check, and the loop is as it was.
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not left, left
-        assert loop.get_debug() is False
-        assert loop.get_exception_handler() is handler
-        return ok
-
-    ok = asyncio.run(main())
-    assert not logging.getLogger("asyncio").handlers
-    return ok, capsys.readouterr().out
 
 
 def not_done(*args):

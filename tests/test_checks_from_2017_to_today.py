@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from checks_support import load_solution as _load
+from checks_support import run_check
 
 from aiocourse.checks import from_2017_to_today as checks
 
@@ -43,21 +43,6 @@ finally:
 SOL15 = _load("15_from_2017_to_today")
 
 
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    async def main():
-        loop = asyncio.get_running_loop()
-        handler = loop.get_exception_handler()
-        ok = await check(answer)
-        # Nothing the answer started may outlive the check, and the loop is as it was.
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not left, left
-        assert loop.get_debug() is False
-        assert loop.get_exception_handler() is handler
-        return ok
-
-    ok = asyncio.run(main())
-    assert not logging.getLogger("asyncio").handlers
-    return ok, capsys.readouterr().out
 
 
 def not_done(*args):

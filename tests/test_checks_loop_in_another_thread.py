@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import subprocess
 import sys
-import threading
 import time
-import warnings
 
 import pytest
 from checks_support import load_solution as _load
+from checks_support import run_check
 
 from aiocourse.checks import loop_in_another_thread as threads
 from aiocourse.checks._threads import Jobs
@@ -19,28 +17,6 @@ from aiocourse.checks._threads import Jobs
 SOL08 = _load("08_loop_in_another_thread")
 
 
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    """Run a check as a notebook would; nothing it started may outlive it, nor warn."""
-    def ours():
-        return sorted(t.name for t in threading.enumerate() if not t.name.startswith("asyncio_"))
-
-    async def main():
-        before = ours()
-        ok = await check(answer)
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not left, left
-        assert ours() == before, f"threads left: {ours()}"
-        return ok
-
-    gc.collect()  # what earlier tests (or pytest's plugins) left for the collector is not ours
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ok = asyncio.run(main())
-        gc.collect()
-    assert [str(w.message) for w in caught] == []
-    out = capsys.readouterr()
-    assert out.err == "", out.err  # no log lines, no "Exception in thread"
-    return ok, out.out
 
 
 def template(*args):

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import aiohttp
-import checks_support
 from checks_support import load_solution as _load
+from checks_support import run_check
 
 from aiocourse.checks import network_io as checks
 
 SOL12 = _load("12_network_io")
 
 
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    result = checks_support.run_check(check, answer, capsys)
-    assert not [t for t in threading.enumerate() if t.name == "LocalServer"]  # server stopped
-    return result
 
 
 async def template(*args):

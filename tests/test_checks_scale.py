@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 
-import checks_support
 from checks_support import load_solution as _load
+from checks_support import run_check
 
 from aiocourse.checks import scale as checks
 
 SOL13 = _load("13_scale")
 
 
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    result = checks_support.run_check(check, answer, capsys)
-    assert not [t for t in threading.enumerate() if t.name == "LocalServer"]  # server stopped
-    return result
 
 
 async def template(*args):

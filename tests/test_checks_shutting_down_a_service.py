@@ -229,7 +229,7 @@ async def checks_a_flag(next_job, handle, load_config):
     loop.add_signal_handler(signal.SIGHUP, reload)
     started = 0
     while not stop.is_set():
-        job = await next_job()  # taken even when SIGTERM came meanwhile
+        job = await next_job()  # waits on after SIGTERM, for a job that never comes
         if stop.is_set():
             break
         task = asyncio.create_task(handle(job, config))
@@ -282,7 +282,7 @@ def test_service_accepts_solution(capsys):
     (one_at_a_time, "jobs run at the same time"),
     (no_sighup_handler, "SIGHUP does not end the service"),
     (reload_unprotected, "a broken config.json (the second SIGHUP) keeps the old config"),
-    (checks_a_flag, "after SIGTERM it takes no new job"),
+    (checks_a_flag, "after SIGTERM it takes no new job and ends by itself"),
     (returns_at_once, "every job it started finishes before it returns"),
 ])
 def test_service_rejects(answer, complaint, capsys):

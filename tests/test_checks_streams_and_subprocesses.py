@@ -7,9 +7,9 @@ import asyncio
 import importlib.util
 from pathlib import Path
 
-import checks_support
 import psutil
 import pytest
+from checks_support import run_check
 
 from aiocourse.checks import streams_and_subprocesses as checks
 
@@ -43,12 +43,6 @@ def _living_children() -> list[psutil.Process]:
     return alive
 
 
-def run_check(check, answer, capsys) -> tuple[bool, str]:
-    before = {c.pid for c in _living_children()}
-    result = checks_support.run_check(check, answer, capsys)
-    left = [c for c in _living_children() if c.pid not in before]
-    assert not left, f"child processes left running: {left}"
-    return result
 
 
 async def template(*args):

@@ -112,10 +112,7 @@ def test_fetch_or_none_rejects(answer, complaint, capsys):
 
 def test_fetch_or_none_rejects_a_close_not_awaited(capsys):
     with pytest.warns(RuntimeWarning, match="never awaited"):
-        ok, out = run_check(checks.check_fetch_or_none, close_not_awaited, capsys)
-        import gc
-
-        gc.collect()
+        ok, out = run_check(checks.check_fetch_or_none, close_not_awaited, capsys, quiet=False)
     assert not ok and "close is a coroutine: await it" in out, out
 
 
