@@ -118,6 +118,14 @@ def test_the_child_never_outlives_the_block():
     transcript = run(at_the_time_limit())
     assert transcript.timed_out and transcript.status.startswith("killed")
 
+    async def waiting_at_the_time_limit():
+        with pytest.raises(TimeoutError, match="still running after 0.5 s"):
+            async with Service(forever, timeout=0.5) as service:
+                await service.wait()  # no longer than the time limit
+        return service.transcript
+
+    assert run(waiting_at_the_time_limit()).status == "ended by signal SIGKILL"
+
     async def on_an_error():
         with pytest.raises(ZeroDivisionError):
             async with Service(forever, timeout=20) as service:
@@ -145,6 +153,25 @@ def test_wait_for_says_what_the_service_printed():
 
     run(ended())
     run(too_slow())
+
+
+def test_feed_writes_lines_to_its_stdin():
+    source = "import sys\nfor line in sys.stdin:\n    print('got', line.strip())\n"
+
+    async def main():
+        async with Service(source) as service:
+            service.feed("job a")
+            assert await service.wait_for("got") == "got job a"
+            service.feed("job b")
+            await service.wait_for("got job b")
+            with pytest.raises(TypeError, match="one line"):
+                service.feed("two\nlines")
+            service.send(signal.SIGTERM)
+        return service.transcript
+
+    transcript = run(main())
+    assert transcript.output.splitlines() == ["[stdin: job a]", "got job a", "[stdin: job b]",
+                                              "got job b", "[sent SIGTERM]"]
 
 
 def test_wait_for_moves_on_and_ignores_the_marks():

@@ -1,14 +1,15 @@
 """Run a script as a service in a child process, and be its supervisor: send it real signals.
 
     async with Service(SOURCE, files={"service.json": '{"version": 1}'}) as service:
-        await service.wait_for("accepted job 3")   # a line of its output
+        await service.wait_for("serving")          # a line of its output
         service.send(signal.SIGTERM)               # os.kill(service.pid, SIGTERM), as systemd does
     print(service.transcript)                      # what it printed, what we did, how it ended
 
 The script runs as ``python -u script.py`` in a fresh temporary folder (``files`` are written
 there first; ``write()`` changes one while it runs), in a session of its own, so a Ctrl+C meant
-for the notebook never reaches it.  What the supervisor does appears in the transcript where it
-did it: ``[sent SIGTERM]``, ``[wrote service.json]``.  The child never outlives the block: at its
+for the notebook never reaches it; ``feed(line)`` writes a line to its stdin.  What the
+supervisor does appears in the transcript where it did it: ``[sent SIGTERM]``,
+``[wrote service.json]``, ``[stdin: job a]``.  The child never outlives the block: at its
 end the supervisor waits for the child to exit until ``timeout`` seconds after the start, kills
 it if it is still running (at once if the block raised), and removes the folder.
 
@@ -132,7 +133,7 @@ class Service:
             ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-u", "script.py", cwd=self._folder, env=env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_default_sigint if ignored else None)
         except BaseException:
@@ -153,13 +154,15 @@ class Service:
         proc = self._proc
         assert proc is not None and self._folder is not None
         try:
-            if exc_type is not None:
+            if exc_type is not None:  # the block failed: nothing more to wait for
                 self._kill()
-            try:
-                await asyncio.wait_for(proc.wait(), max(0.0, self._deadline - time.monotonic()))
-            except TimeoutError:
-                self._timed_out = True
-                self._kill()
+            else:
+                try:
+                    await asyncio.wait_for(asyncio.shield(proc.wait()),
+                                           max(0.0, self._deadline - time.monotonic()))
+                except TimeoutError:
+                    self._timed_out = True
+                    self._kill()
             # Shielded: a cancellation of the block must not leave the child unreaped.
             await asyncio.shield(proc.wait())
             if self._reader is not None:  # its output ends with it (unless a child keeps it)
@@ -171,6 +174,8 @@ class Service:
                 self._timeline = _load_timeline(path)
         finally:
             self._kill()
+            if proc.stdin is not None:
+                proc.stdin.close()
             if proc.returncode is None:
                 await asyncio.shield(proc.wait())
             transport = getattr(proc, "_transport", None)
@@ -236,6 +241,15 @@ class Service:
         part.replace(Path(self._folder, name))
         self._mark(f"[wrote {name}]")
 
+    def feed(self, line: str) -> None:
+        """Write ``line`` and a newline to the service's stdin (a request, say)."""
+        if not isinstance(line, str) or "\n" in line:
+            raise TypeError(f"feed() takes one line of text, without its newline, not {line!r}")
+        proc = self._running(f"feed {line!r}")
+        assert proc.stdin is not None
+        self._mark(f"[stdin: {line}]")
+        proc.stdin.write(line.encode("utf-8") + b"\n")
+
     async def wait_for(self, text: str, timeout: float = 5.0) -> str:
         """Wait until the service prints a line containing ``text`` (after the line the last
         wait_for() found), and return that line."""
@@ -264,10 +278,16 @@ class Service:
                 await asyncio.wait_for(self._changed.wait(), left)
 
     async def wait(self, timeout: float | None = None) -> int:
-        """Wait until the service exits (``timeout`` s at most, then TimeoutError); return its
-        exit status (negative: the signal that ended it)."""
+        """Wait until the service exits and return its exit status (negative: the signal that
+        ended it).  TimeoutError after ``timeout`` seconds, or at the service's time limit."""
         proc = self._running("wait for it")
-        return await asyncio.wait_for(proc.wait(), timeout)
+        left = max(0.0, self._deadline - time.monotonic())
+        limit = left if timeout is None else min(timeout, left)
+        try:
+            return await asyncio.wait_for(asyncio.shield(proc.wait()), limit)
+        except TimeoutError:
+            raise TimeoutError(f"the service was still running after {limit:.1f} s; it "
+                               f"printed:\n{self.output}") from None
 
     async def terminate(self, grace: float) -> int:
         """Stop it as systemd, Docker and Kubernetes do: SIGTERM, then SIGKILL if it is still

@@ -7,8 +7,9 @@
 Exercise 09.1 hands the answer jobs of the check's own (tasks that log when they start, end,
 fail, are cancelled and have cleaned up) and judges the order of those events, with the
 referee's beat for "not later than" (``checks.referee``).  Exercise 09.2 runs the answer as a
-real service in a child process (``aiocourse.supervisor.Service``) and sends it real SIGHUP and
-SIGTERM signals, then reads its transcript.
+real service in a child process (``aiocourse.supervisor.Service``): the check sends it jobs on
+its stdin and real SIGHUP and SIGTERM signals, each step once the service has answered the last,
+then reads its transcript.
 """
 
 from __future__ import annotations
@@ -158,34 +159,38 @@ async def check_drain(answer: Callable[..., Any]) -> bool:
 
 # --- Exercise 09.2 --------------------------------------------------------------------------
 
-SERVICE_UNIT = 0.1  # seconds: the service is a real process, and signals take a moment
+SERVICE_UNIT = 0.05  # seconds: the course's unit; the check waits for lines, never for time
 
 # The answer runs in a fresh Python, as `python service.py` would, with the check as its
-# supervisor.  A job is taken every 2 units and takes 3, so jobs overlap; the check sends
-# SIGHUP once job b has started (a new config.json), SIGHUP again once c has started (a broken
-# one), and SIGTERM once d has started: each 2 units before the next job would be taken.
+# supervisor and its clients.  Jobs arrive as lines on stdin, only when the check sends them, and
+# load_config() says what it read: so every step of the check waits for what the service printed
+# and nothing depends on how fast this machine is.  After "d" no job ever comes: an answer that
+# goes on waiting for next_job() after SIGTERM never ends.
 _HARNESS = '''
 import asyncio
 import json
 import signal
+import sys
 
 {source}
 
 UNIT = {unit}
-letters = iter("abcdefghij")
-taken = []
-started = []
+_lines = None
 
 
 async def next_job():
-    await asyncio.sleep(2 * UNIT)
-    job = next(letters)
-    taken.append(job)
-    return job
+    global _lines
+    if _lines is None:
+        _lines = asyncio.StreamReader()
+        await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(_lines), sys.stdin)
+    line = await _lines.readline()
+    if not line:
+        await asyncio.Event().wait()  # no job will ever come
+    return line.decode().strip()
 
 
 async def handle(job, config):
-    started.append(job)
     print("start", job, "with version", config["version"])
     await asyncio.sleep(3 * UNIT)
     print("finish", job, "with version", config["version"])
@@ -193,15 +198,19 @@ async def handle(job, config):
 
 def load_config():
     with open("config.json", encoding="utf-8") as f:
-        return json.load(f)
+        text = f.read()
+    try:
+        config = json.loads(text)
+    except ValueError:
+        print("load_config: a broken file")
+        raise
+    print("load_config: version", config["version"])
+    return config
 
 
 async def main():
     count = await {name}(next_job, handle, load_config)
     print("returned", repr(count))
-    lost = [job for job in taken if job not in started]
-    if lost:
-        print("taken but never started:", lost)
 
 
 asyncio.run(main())
@@ -218,16 +227,23 @@ def _service_script(answer: Callable[..., Any]) -> str:
 
 
 async def _supervise(service: Service) -> None:
-    """What the check does to the running service; it stops at the first step that fails
-    (the service ended, or never printed the line), and the transcript tells the rest."""
+    """What the check does to the running service, each step after the service's answer to the
+    last; it stops at the first answer that does not come, and the transcript tells the rest."""
     try:
+        await service.wait_for("load_config: version 1", timeout=3)
+        service.feed("a")
+        service.feed("b")
         await service.wait_for("start b", timeout=3)
         service.write("config.json", '{"version": 2}')
         service.send(signal.SIGHUP)
-        await service.wait_for("start c", timeout=3)
+        await service.wait_for("load_config: version 2", timeout=2)
+        service.feed("c")
+        await service.wait_for("start c", timeout=2)
         service.write("config.json", "{broken")
         service.send(signal.SIGHUP)
-        await service.wait_for("start d", timeout=3)
+        await service.wait_for("load_config: a broken file", timeout=2)
+        service.feed("d")
+        await service.wait_for("start d", timeout=2)
         service.send(signal.SIGTERM)
     except (RuntimeError, TimeoutError):
         return
@@ -248,7 +264,7 @@ async def check_service(answer: Callable[..., Any]) -> bool:
         except ValueError as exc:
             ex.expect(False, "a function whose source can be read", got=str(exc), stop=True)
         async with Service(script, files={"config.json": '{"version": 1}'},
-                           timeout=8) as service:
+                           timeout=5) as service:
             await _supervise(service)
         run = service.transcript
         if "NotImplementedError" in run.output:
@@ -257,17 +273,16 @@ async def check_service(answer: Callable[..., Any]) -> bool:
         # What the learner reads: the transcript without the inside of tracebacks.
         shown = " | ".join(line for line in lines[:60]
                            if not line.startswith(("  ", "Traceback")))
-        ex.expect(not run.timed_out, "the service ends by itself after SIGTERM",
-                  got=shown, stop=True)
         starts = {line.split()[1]: line.split()[-1] for line in lines
                   if line.startswith("start ")}
         finishes = {line.split()[1]: line.split()[-1] for line in lines
                     if line.startswith("finish ")}
         ex.expect("a" in starts and "b" in starts, "it takes jobs and starts them: a, then b",
-                  got=shown, stop=True)
-        ex.expect(lines.index(next(line for line in lines if line.startswith("start b")))
-                  < lines.index(next((line for line in lines if line.startswith("finish a")),
-                                     lines[-1])),
+                  got=shown, hint="begin with config = load_config(), then take each job "
+                  "with `await next_job()`", stop=True)
+        first = {word: next((i for i, line in enumerate(lines) if line.startswith(word)),
+                            len(lines)) for word in ("start b", "finish a")}
+        ex.expect(first["start b"] < first["finish a"],
                   "jobs run at the same time: b starts before a has finished",
                   got=shown, hint="start each job as a task (keep the tasks in a set) "
                   "instead of awaiting handle() before taking the next job", stop=True)
@@ -275,8 +290,7 @@ async def check_service(answer: Callable[..., Any]) -> bool:
                   got=shown, hint="loop.add_signal_handler(signal.SIGHUP, reload): without a "
                   "handler, SIGHUP ends the process at once", stop=True)
         ex.expect(starts.get("a") == starts.get("b") == "1",
-                  "jobs a and b, started before the first SIGHUP, use version 1",
-                  got=shown)
+                  "jobs a and b, started before the first SIGHUP, use version 1", got=shown)
         ex.expect(starts.get("c") == "2" and starts.get("d") == "2",
                   "after SIGHUP, new jobs use the new config: c and d with version 2",
                   got=shown, hint="in the SIGHUP handler, call load_config() and keep its "
@@ -287,11 +301,11 @@ async def check_service(answer: Callable[..., Any]) -> bool:
                   "in the handler and keep the config you had")
         ex.expect("ended by signal SIGTERM" not in str(run), "SIGTERM does not end the "
                   "service at once", got=shown, hint="loop.add_signal_handler(signal.SIGTERM, "
-                  "stop.set), with stop = asyncio.Event()")
-        ex.expect("e" not in starts and "taken but never started" not in run.output,
-                  "after SIGTERM it takes no new job (e is neither taken nor started)",
-                  got=shown, hint="stop waiting for next_job() at once: cancel the task "
-                  "that waits for it, rather than checking a flag after it returns")
+                  "stop.set), with stop = asyncio.Event()", stop=True)
+        ex.expect(not run.timed_out, "after SIGTERM it takes no new job and ends by itself "
+                  "(no job comes after d)", got=shown,
+                  hint="stop waiting for next_job() at once: cancel the task that waits for "
+                       "it, rather than checking a flag after it returns", stop=True)
         ex.expect(all(job in finishes for job in starts),
                   "every job it started finishes before it returns",
                   got=f"started {sorted(starts)}, finished {sorted(finishes)}",
