@@ -759,3 +759,19 @@ def test_calls_sent_to_another_process_or_interpreter_are_recorded():
             tl = asyncio.run(main(pool))
         (span,) = tl.spans
         assert (span.name, span.thread, span.state) == ("_square(7)", where, "done"), span
+
+
+def test_from_spans_rebuilds_a_finished_timeline_and_refuses_bad_input():
+    async def main():
+        async with Timeline() as tl:
+            await work(1)
+        return tl
+
+    tl = asyncio.run(main())
+    copy = Timeline.from_spans(tl.spans, tl.duration)
+    assert copy.text(unit=UNIT) == tl.text(unit=UNIT)
+    assert tl.only(lambda s: False).spans == ()
+    with pytest.raises(TypeError, match="Span objects"):
+        Timeline.from_spans([("work", 0, 1)], 1.0)
+    with pytest.raises(ValueError, match="seconds"):
+        Timeline.from_spans(tl.spans, -1)

@@ -59,12 +59,7 @@ def _load_timeline(path: Path) -> Timeline:
         row["waits"] = tuple(row["waits"])
         row["marks"] = tuple(tuple(m) for m in row["marks"])
         spans.append(Span(**row))
-    # A finished Timeline holding these rows, built the way Timeline.only() builds its views.
-    view = Timeline()
-    view._entered = view._closed = True
-    view._t0, view._t_end = 0.0, float(data["duration"])
-    view._spans = tuple(spans)
-    return view
+    return Timeline.from_spans(spans, float(data["duration"]))
 
 
 def _default_sigint() -> None:

@@ -396,10 +396,20 @@ class Timeline(Recording):
         if not callable(keep):
             raise TypeError(f"only() takes a function of a Span returning True to keep it, "
                             f"not {type(keep).__name__}")
-        spans = tuple(s for s in self.spans if keep(s))
-        view = Timeline()
+        return Timeline.from_spans((s for s in self.spans if keep(s)), self.duration)
+
+    @classmethod
+    def from_spans(cls, spans, duration: float) -> Timeline:
+        """A finished Timeline holding ``spans`` over ``duration`` seconds: for rows recorded
+        elsewhere (a child process's Timeline, sent back as data) or chosen from another one."""
+        spans = tuple(spans)
+        if not all(isinstance(s, Span) for s in spans):
+            raise TypeError("from_spans() takes Span objects (tl.spans of another Timeline)")
+        if not duration >= 0:
+            raise ValueError(f"duration is in seconds, >= 0, not {duration!r}")
+        view = cls()
         view._entered = view._closed = True
-        view._t0, view._t_end = self._t0, self._t_end
+        view._t0, view._t_end = 0.0, float(duration)
         view._spans = spans
         return view
 
