@@ -299,7 +299,13 @@ def _create_task(self, coro, *args, **kwargs):
     if rec is None or rec._closed:
         return _orig_create_task(self, coro, *args, **kwargs)
     t0 = perf_counter()
-    i = rec._new_task(t0, getattr(coro, "__qualname__", None), kwargs.get("name"))
+    with rec._lock:  # rec._new_task, inlined: this runs for every task
+        i = len(rec._created)
+        rec._created.append(t0)
+        rec._ids.append(0)
+        rec._coro.append(getattr(coro, "__qualname__", None))
+        rec._given.append(kwargs.get("name"))
+        rec._thread.append(None)
     context = kwargs.get("context")
     if context is not None:  # the caller chose the task's context: mark that one
         context.run(mark, rec, i)
@@ -312,10 +318,10 @@ def _create_task(self, coro, *args, **kwargs):
             _REC.reset(token)
     rec._ids[i] = id(task)
     rec._loops.add(self)
-    # A task factory may return a Task-like object that is not an asyncio.Task.
-    tb = getattr(task, "_source_traceback", None)  # debug mode: where the task was created
-    if tb and tb[-1][0] == __file__:
-        del tb[-1]  # show the caller's line, as without recording ("created at ...")
+    if self._debug:  # debug mode: where the task was created; a Task-like may not say
+        tb = getattr(task, "_source_traceback", None)
+        if tb and tb[-1][0] == __file__:
+            del tb[-1]  # show the caller's line, as without recording ("created at ...")
     # An eager task (eager_task_factory, 3.12+; create_task(..., eager_start=True), 3.14+) ran
     # its first step inside create_task, not through Handle._run: count that step here.
     if (self._task_factory is not None or kwargs.get("eager_start")) and \
