@@ -10,7 +10,8 @@ file names (`07_ctrl_c_and_shutdown.ipynb`), titles and sections (`# 07 · `, `#
 exercises (`Exercise 7.2`, `Exercise("7.2"`), "notebook 07", "notebooks 10 and 11", section
 references such as "11.5" or "§11.5", and the README's course map (`| 07 |`).  Stored outputs
 are not touched (re-run the notebooks afterwards: `make notebooks`).  `--insert` moves a draft
-notebook (already numbered as it should be) and its solution file (drafts/solutions/) in.
+notebook (already numbered as it should be) and its solution file (drafts/solutions/) in; files
+named after a draft's topic (its checks module and their tests) are left as they are.
 
 Which text: README.md, docs/*.md, notebooks/*.ipynb (Markdown and code, not outputs),
 notebooks/solutions/*.py, src/, tests/, tools/, bench/, .ci/run, Makefile.  A number is only
@@ -139,7 +140,12 @@ def renumber(mapping: dict[int, int], inserts: list[Path], dry_run: bool = False
     log: list[str] = []
     rewrite = rewriter(mapping, names, log)
     changed = []
+    # A draft's own modules (checks/<topic>.py, tests/test_checks_<topic>.py) are numbered as
+    # the draft is, already: not rewritten.
+    topics = [d.stem[3:] for d in inserts]
     for path in _text_files():
+        if any(t in path.stem for t in topics):
+            continue
         raw = path.read_text(encoding="utf-8")
         if path.suffix == ".ipynb":
             nb = json.loads(raw)
