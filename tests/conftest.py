@@ -14,7 +14,7 @@ def frozen_heap():
     Every notebook's first cell calls ``aiocourse.notebook.setup()``, which does the same to the
     kernel.  Without it a full collection in a test process (about 260,000 objects: pytest,
     matplotlib, aiohttp, ...) took 80-112 ms, and one landing inside a timed check made the
-    answer late: CI refused check 13.1's events answer, its 0.7 s group at 0.82 s.
+    answer late: CI refused check 16.1's events answer, its 0.7 s group at 0.82 s.
     """
     gc.collect()
     gc.freeze()

@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
 # The notebooks opened in the browser: the index and richer ones (raises-exception cells and
 # several timelines).  Add names here to test more.
-NOTEBOOKS = ["00_index.ipynb", "03_tasks_and_futures.ipynb", "08_loop_in_another_thread.ipynb",
-             "10_master_worker_redis.ipynb"]
+NOTEBOOKS = ["00_index.ipynb", "03_tasks_and_futures.ipynb", "10_loop_in_another_thread.ipynb",
+             "13_master_worker_redis.ipynb"]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",

@@ -1,4 +1,4 @@
-"""The checks of notebook 09 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 11 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from checks_support import run_check
 
 from aiocourse.checks import blocking_code as threads
 
-SOL09 = _load("09_blocking_code")
+SOL11 = _load("11_blocking_code")
 
 
 
@@ -22,11 +22,11 @@ async def async_template(*args):
     raise NotImplementedError
 
 
-# --- 9.1 read_all -----------------------------------------------------------------------------
+# --- 11.1 read_all -----------------------------------------------------------------------------
 
 
 def test_read_all_accepts_the_solution(capsys):
-    ok, out = run_check(threads.check_read_all, SOL09.read_all, capsys)
+    ok, out = run_check(threads.check_read_all, SOL11.read_all, capsys)
     assert ok, out
 
 
@@ -52,11 +52,11 @@ def test_read_all_rejects_one_thread_at_a_time(capsys):
     assert "the loop keeps running meanwhile" in out.split("already right")[1]
 
 
-# --- 9.2 make_on_done -------------------------------------------------------------------------
+# --- 11.2 make_on_done -------------------------------------------------------------------------
 
 
 def test_make_on_done_accepts_the_solution(capsys):
-    ok, out = run_check(threads.check_make_on_done, SOL09.make_on_done, capsys)
+    ok, out = run_check(threads.check_make_on_done, SOL11.make_on_done, capsys)
     assert ok, out
 
 

@@ -4,28 +4,15 @@ typical mistakes; the judgements are tested on made-up logs."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
-from checks_support import run_check
+from checks_support import load_solution, run_check
 
 from aiocourse.checks import coordinating_tasks as ct
 from aiocourse.checks.referee import Event, EventLog
 
-SOLUTION = Path(__file__).resolve().parent.parent / "drafts" / "solutions" / \
-    "07_coordinating_tasks.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("solutions_07_coordinating_tasks", SOLUTION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SOL = _load()
+SOL = load_solution("07_coordinating_tasks")
 
 
 def made_up(*events) -> EventLog:

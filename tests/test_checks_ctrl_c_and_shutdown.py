@@ -1,4 +1,4 @@
-"""The checks of notebook 07 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 08 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from checks_support import run_check
 from aiocourse.checks import ctrl_c_and_shutdown as checks
 from aiocourse.checks.ctrl_c_and_shutdown import UNIT
 
-SOL07 = _load("07_ctrl_c_and_shutdown")
+SOL08 = _load("08_ctrl_c_and_shutdown")
 
 
 async def template(*args):
     raise NotImplementedError
 
 
-# --- 7.1 (each runs a real script: about half a second) ----------------------------------------
+# --- 8.1 (each runs a real script: about half a second) ----------------------------------------
 
 
 async def serve(jobs, handle):
@@ -59,7 +59,7 @@ async def serve_cancels_itself(jobs, handle):
 
 
 def test_graceful_service_accepts_solution(capsys):
-    ok, out = run_check(checks.check_graceful_service, SOL07.serve, capsys)
+    ok, out = run_check(checks.check_graceful_service, SOL08.serve, capsys)
     assert ok, out
 
 
@@ -83,7 +83,7 @@ def test_graceful_service_wants_an_async_function(capsys):
     assert not ok and "an async function" in out, out
 
 
-# --- 7.2 --------------------------------------------------------------------------------------
+# --- 8.2 --------------------------------------------------------------------------------------
 
 
 async def cancels_everything(tasks):
@@ -121,7 +121,7 @@ async def gathers_and_raises(tasks):
 
 
 def test_stop_jobs_accepts_solution(capsys):
-    ok, out = run_check(checks.check_stop_jobs, SOL07.stop_jobs, capsys)
+    ok, out = run_check(checks.check_stop_jobs, SOL08.stop_jobs, capsys)
     assert ok, out
 
 

@@ -1,4 +1,4 @@
-"""The checks of notebook 14 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 17 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from checks_support import run_check
 
 from aiocourse.checks import debugging_and_error_gallery as checks
 
-SOL14 = _load("14_debugging_and_error_gallery")
+SOL17 = _load("17_debugging_and_error_gallery")
 
 
 
@@ -24,11 +24,11 @@ async def not_done_async(*args):
     raise NotImplementedError
 
 
-# --- 14.1 -------------------------------------------------------------------------------------
+# --- 17.1 -------------------------------------------------------------------------------------
 
 
 def test_unblock_accepts_solution(capsys):
-    ok, out = run_check(checks.check_unblock, SOL14.checksum_async, capsys)
+    ok, out = run_check(checks.check_unblock, SOL17.checksum_async, capsys)
     assert ok, out
 
 
@@ -54,11 +54,11 @@ def test_unblock_template_is_not_done(capsys):
     assert not ok and "not done yet" in out
 
 
-# --- 14.2 -------------------------------------------------------------------------------------
+# --- 17.2 -------------------------------------------------------------------------------------
 
 
 def test_report_failure_accepts_solution(capsys):
-    ok, out = run_check(checks.check_report_failure, SOL14.report_failure, capsys)
+    ok, out = run_check(checks.check_report_failure, SOL17.report_failure, capsys)
     assert ok, out
 
 
@@ -86,11 +86,11 @@ def test_report_failure_template_is_not_done(capsys):
     assert not ok and "not done yet" in out
 
 
-# --- 14.3 -------------------------------------------------------------------------------------
+# --- 17.3 -------------------------------------------------------------------------------------
 
 
 def test_await_chain_accepts_solution(capsys):
-    ok, out = run_check(checks.check_await_chain, SOL14.await_chain, capsys)
+    ok, out = run_check(checks.check_await_chain, SOL17.await_chain, capsys)
     assert ok, out
 
 

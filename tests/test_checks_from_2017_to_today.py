@@ -1,4 +1,4 @@
-"""The checks of notebook 15 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 19 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ finally:
 '''
 
 
-SOL15 = _load("15_from_2017_to_today")
+SOL19 = _load("19_from_2017_to_today")
 
 
 
@@ -53,11 +53,11 @@ async def not_done_async(*args):
     raise NotImplementedError
 
 
-# --- 15.1 -------------------------------------------------------------------------------------
+# --- 19.1 -------------------------------------------------------------------------------------
 
 
 def test_port_s3_accepts_solution(capsys):
-    ok, out = run_check(checks.check_port_s3, SOL15.main, capsys)
+    ok, out = run_check(checks.check_port_s3, SOL19.main, capsys)
     assert ok, out
 
 
@@ -82,11 +82,11 @@ def test_port_s3_template_is_not_done(capsys):
     assert not ok and "not done yet" in out
 
 
-# --- 15.2 -------------------------------------------------------------------------------------
+# --- 19.2 -------------------------------------------------------------------------------------
 
 
 def test_port_ctrl_c_accepts_solution(capsys):
-    ok, out = run_check(checks.check_port_ctrl_c, SOL15.ported_s7, capsys)
+    ok, out = run_check(checks.check_port_ctrl_c, SOL19.ported_s7, capsys)
     assert ok, out
 
 
@@ -96,7 +96,7 @@ def test_port_ctrl_c_rejects_the_2017_script(capsys):
 
 
 def test_port_ctrl_c_rejects_a_script_that_forgets_keyboardinterrupt(capsys):
-    source = SOL15.PORTED_S7.replace("except KeyboardInterrupt:", "except ValueError:")
+    source = SOL19.PORTED_S7.replace("except KeyboardInterrupt:", "except ValueError:")
     ok, out = run_check(checks.check_port_ctrl_c, lambda: source, capsys)
     assert not ok and "exit code 0" in out
 

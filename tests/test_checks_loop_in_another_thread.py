@@ -1,4 +1,4 @@
-"""The checks of notebook 08 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 10 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from checks_support import run_check
 from aiocourse.checks import loop_in_another_thread as threads
 from aiocourse.checks._threads import Jobs
 
-SOL08 = _load("08_loop_in_another_thread")
+SOL10 = _load("10_loop_in_another_thread")
 
 
 
@@ -44,13 +44,13 @@ def test_jobs_record_thread_and_time():
     assert jobs.running() == []
 
 
-# --- 8.1 run_all ------------------------------------------------------------------------------
+# --- 10.1 run_all ------------------------------------------------------------------------------
 
 
 def test_run_all_accepts_the_solution(capsys):
-    ok, out = run_check(threads.check_run_all, SOL08.run_all, capsys)
+    ok, out = run_check(threads.check_run_all, SOL10.run_all, capsys)
     assert ok, out
-    assert out.startswith("✅ Exercise 8.1")
+    assert out.startswith("✅ Exercise 10.1")
 
 
 def test_run_all_template_is_not_done(capsys):
@@ -94,11 +94,11 @@ def test_run_all_survives_an_answer_that_never_returns(capsys):
     assert not ok and "returns within 2 s" in out and time.perf_counter() - t0 < 4
 
 
-# --- 8.2 result_or_none -----------------------------------------------------------------------
+# --- 10.2 result_or_none -----------------------------------------------------------------------
 
 
 def test_result_or_none_accepts_the_solution(capsys):
-    ok, out = run_check(threads.check_result_or_none, SOL08.result_or_none, capsys)
+    ok, out = run_check(threads.check_result_or_none, SOL10.result_or_none, capsys)
     assert ok, out
 
 
@@ -126,11 +126,11 @@ def test_result_or_none_rejects_waiting_without_a_limit(capsys):
     assert not ok and "returns None" in out
 
 
-# --- 8.3 shut_down ----------------------------------------------------------------------------
+# --- 10.3 shut_down ----------------------------------------------------------------------------
 
 
 def test_shut_down_accepts_the_solution(capsys):
-    ok, out = run_check(threads.check_shut_down, SOL08.shut_down, capsys)
+    ok, out = run_check(threads.check_shut_down, SOL10.shut_down, capsys)
     assert ok, out
 
 
@@ -180,13 +180,13 @@ def test_shut_down_rejects_forgetting_to_close(capsys):
     assert not ok and "the loop is closed" in out
 
 
-# --- 8.4 run_sync -----------------------------------------------------------------------------
+# --- 10.4 run_sync -----------------------------------------------------------------------------
 
 
 def test_run_sync_accepts_the_solution(capsys):
-    ok, out = run_check(threads.check_run_sync, SOL08.run_sync, capsys)
+    ok, out = run_check(threads.check_run_sync, SOL10.run_sync, capsys)
     assert ok, out
-    assert out.startswith("✅ Exercise 8.4")
+    assert out.startswith("✅ Exercise 10.4")
 
 
 def test_run_sync_template_is_not_done(capsys):

@@ -1,4 +1,4 @@
-"""The checks of notebook 10 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 13 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from aiocourse.checks import master_worker_redis as checks
 UNIT = checks.UNIT
 
 
-SOL10 = _load("10_master_worker_redis")
+SOL13 = _load("13_master_worker_redis")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -34,7 +34,7 @@ async def async_template(*args):
     raise NotImplementedError
 
 
-# --- 10.1 -------------------------------------------------------------------------------------
+# --- 13.1 -------------------------------------------------------------------------------------
 
 
 def polling_master(rcon, loop, stop, work):
@@ -58,9 +58,9 @@ def master_that_never_stops(rcon, loop, stop, work):
 
 @needs_redis
 def test_blocking_master_accepts_the_solution(capsys):
-    ok, out = run_check(checks.check_blocking_master, SOL10.master_blocking, capsys)
+    ok, out = run_check(checks.check_blocking_master, SOL13.master_blocking, capsys)
     assert ok, out
-    assert "✅ Exercise 10.1" in out
+    assert "✅ Exercise 13.1" in out
 
 
 @needs_redis
@@ -107,7 +107,7 @@ def test_blocking_master_template_is_not_done(capsys):
     assert not ok and "not done yet" in out
 
 
-# --- 10.2 -------------------------------------------------------------------------------------
+# --- 13.2 -------------------------------------------------------------------------------------
 
 
 def master_reading_the_wrong_end(rcon, loop, work):
@@ -132,7 +132,7 @@ def master_waiting_for_ever(rcon, loop, work):
 
 @needs_redis
 def test_poison_pill_accepts_the_solution(capsys):
-    ok, out = run_check(checks.check_poison_pill, SOL10.master_until_stop, capsys)
+    ok, out = run_check(checks.check_poison_pill, SOL13.master_until_stop, capsys)
     assert ok, out
 
 

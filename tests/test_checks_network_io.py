@@ -1,4 +1,4 @@
-"""The checks of notebook 12 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 15 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from checks_support import run_check
 
 from aiocourse.checks import network_io as checks
 
-SOL12 = _load("12_network_io")
+SOL15 = _load("15_network_io")
 
 
 
@@ -25,13 +25,13 @@ async def get_text(session, url):
         return await resp.text()
 
 
-# --- 12.1 --------------------------------------------------------------------------------------
+# --- 15.1 --------------------------------------------------------------------------------------
 
 
 def test_fetch_limited_accepts_solution(capsys):
-    ok, out = run_check(checks.check_fetch_limited, SOL12.fetch_limited, capsys)
+    ok, out = run_check(checks.check_fetch_limited, SOL15.fetch_limited, capsys)
     assert ok, out
-    assert out.startswith("✅ Exercise 12.1")
+    assert out.startswith("✅ Exercise 15.1")
 
 
 def test_fetch_limited_template_is_not_done(capsys):
@@ -69,7 +69,7 @@ def test_fetch_limited_rejects_a_semaphore_per_task(capsys):
 
 def test_fetch_limited_rejects_a_fixed_limit(capsys):
     async def always_five(session, urls, limit):
-        return await SOL12.fetch_limited(session, urls, 5)
+        return await SOL15.fetch_limited(session, urls, 5)
 
     ok, out = run_check(checks.check_fetch_limited, always_five, capsys)
     assert not ok and "respects `limit`" in out
@@ -89,11 +89,11 @@ def test_fetch_limited_rejects_completion_order(capsys):
     assert not ok and "in the order of `urls`" in out
 
 
-# --- 12.2 --------------------------------------------------------------------------------------
+# --- 15.2 --------------------------------------------------------------------------------------
 
 
 def test_fetch_with_retry_accepts_solution(capsys):
-    ok, out = run_check(checks.check_fetch_with_retry, SOL12.fetch_with_retry, capsys)
+    ok, out = run_check(checks.check_fetch_with_retry, SOL15.fetch_with_retry, capsys)
     assert ok, out
 
 

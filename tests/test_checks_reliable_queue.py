@@ -1,4 +1,4 @@
-"""The checks of notebook 11 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 14 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aiocourse.queue import parse_units
 UNIT = checks.UNIT
 
 
-SOL11 = _load("11_reliable_queue")
+SOL14 = _load("14_reliable_queue")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -32,11 +32,11 @@ async def async_template(*args):
     raise NotImplementedError
 
 
-# --- 11.1 -------------------------------------------------------------------------------------
+# --- 14.1 -------------------------------------------------------------------------------------
 
 
 def test_parse_job_accepts_the_solution_and_the_package_s_own(capsys):
-    assert checks.check_parse_job(SOL11.parse_job)
+    assert checks.check_parse_job(SOL14.parse_job)
     assert checks.check_parse_job(parse_units)
     assert capsys.readouterr().out.count("✅") == 2
 
@@ -52,7 +52,7 @@ def test_parse_job_template_is_not_done(capsys):
     assert "not done yet" in capsys.readouterr().out
 
 
-# --- 11.2 -------------------------------------------------------------------------------------
+# --- 14.2 -------------------------------------------------------------------------------------
 
 
 async def take_everything(r, stream, group, me, min_idle_ms):
@@ -68,7 +68,7 @@ async def take_over_with_xautoclaim(r, stream, group, me, min_idle_ms):
 
 @needs_redis
 def test_take_over_accepts_the_solution(capsys):
-    ok, out = run_check(checks.check_take_over, SOL11.take_over, capsys)
+    ok, out = run_check(checks.check_take_over, SOL14.take_over, capsys)
     assert ok, out
 
 

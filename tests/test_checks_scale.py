@@ -1,4 +1,4 @@
-"""The checks of notebook 13 accept the reference solutions and reject typical mistakes."""
+"""The checks of notebook 16 accept the reference solutions and reject typical mistakes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from checks_support import run_check
 
 from aiocourse.checks import scale as checks
 
-SOL13 = _load("13_scale")
+SOL16 = _load("16_scale")
 
 
 
@@ -25,11 +25,11 @@ async def get_text(session, url):
         return await resp.text()
 
 
-# --- 13.1 --------------------------------------------------------------------------------------
+# --- 16.1 --------------------------------------------------------------------------------------
 
 
 def test_few_timers_accepts_solution(capsys):
-    ok, out = run_check(checks.check_few_timers, SOL13.few_timers, capsys)
+    ok, out = run_check(checks.check_few_timers, SOL16.few_timers, capsys)
     assert ok, out
 
 
@@ -120,7 +120,7 @@ def test_few_timers_counts_no_cancelled_timer_of_an_earlier_run(capsys):
         loop = asyncio.get_running_loop()
         for _ in range(10):
             loop.call_later(3, print).cancel()  # still in the heap until they fall due
-        return await checks.check_few_timers(SOL13.few_timers)
+        return await checks.check_few_timers(SOL16.few_timers)
 
     assert asyncio.run(after_earlier_runs()), capsys.readouterr().out
 
@@ -180,16 +180,16 @@ def test_few_timers_rejects_no_tasks(capsys):
     assert not ok and "starts a task per entry (3000)" in out
 
 
-# --- 13.2 --------------------------------------------------------------------------------------
+# --- 16.2 --------------------------------------------------------------------------------------
 
 
 def test_worker_pool_accepts_solution(capsys):
-    ok, out = run_check(checks.check_worker_pool, SOL13.worker_pool, capsys)
+    ok, out = run_check(checks.check_worker_pool, SOL16.worker_pool, capsys)
     assert ok, out
 
 
 def test_worker_pool_accepts_a_shared_iterator(capsys):
-    # The exercise offers a shared iterator as the alternative to a queue (notebook 13).
+    # The exercise offers a shared iterator as the alternative to a queue (notebook 16).
     async def shared_iterator(jobs, work, workers):
         todo = iter(enumerate(jobs))
         results = [None] * len(jobs)

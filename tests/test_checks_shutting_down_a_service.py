@@ -4,40 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
-from pathlib import Path
 
 import psutil
 import pytest
-from checks_support import run_check
+from checks_support import load_solution, run_check
 
 from aiocourse.checks import shutting_down_a_service as checks
 
-ROOT = Path(__file__).resolve().parent.parent
-STEM = "09_shutting_down_a_service"
-
-
-def _solution():
-    # The notebook is written in drafts/ and moves to notebooks/: take its solutions from where
-    # they are.
-    for folder in (ROOT / "notebooks" / "solutions", ROOT / "drafts" / "solutions"):
-        path = folder / f"{STEM}.py"
-        if path.exists():
-            spec = importlib.util.spec_from_file_location(f"solutions_{STEM}", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    raise FileNotFoundError(f"no reference solution {STEM}.py")
-
-
-SOL = _solution()
+SOL = load_solution("09_shutting_down_a_service")
 
 
 def no_children():
     return not psutil.Process().children(recursive=True)
 
 
-# --- 09.1 -------------------------------------------------------------------------------------
+# --- 9.1 -------------------------------------------------------------------------------------
 
 
 async def drain_template(jobs, deadline):
@@ -131,7 +112,7 @@ def test_drain_wants_an_async_function(capsys):
     assert not ok and "an async function" in out, out
 
 
-# --- 09.2 -------------------------------------------------------------------------------------
+# --- 9.2 -------------------------------------------------------------------------------------
 # The check runs each answer as a script: what they need beyond asyncio is imported inside.
 
 

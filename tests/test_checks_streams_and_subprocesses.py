@@ -4,32 +4,14 @@ wrong answer leaves no task, connection or child process behind."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from pathlib import Path
 
 import psutil
 import pytest
-from checks_support import run_check
+from checks_support import load_solution, run_check
 
 from aiocourse.checks import streams_and_subprocesses as checks
 
-ROOT = Path(__file__).resolve().parent.parent
-STEM = "12_streams_and_subprocesses"
-
-
-def _load_solution():
-    # The notebook is a draft until the course is renumbered: its solutions may be in either.
-    for folder in (ROOT / "notebooks" / "solutions", ROOT / "drafts" / "solutions"):
-        path = folder / f"{STEM}.py"
-        if path.exists():
-            spec = importlib.util.spec_from_file_location(f"solutions_{STEM}", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    raise FileNotFoundError(f"no reference solution {STEM}.py")
-
-
-SOL = _load_solution()
+SOL = load_solution("12_streams_and_subprocesses")
 
 
 def _living_children() -> list[psutil.Process]:

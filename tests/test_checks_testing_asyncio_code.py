@@ -1,16 +1,14 @@
-"""The checks of notebook 18 (drafts/18_testing_asyncio_code.ipynb): the reference tests pass,
+"""The checks of notebook 18: the reference tests pass,
 typical weak or wrong tests are refused, the template is "not done yet", nothing is left running."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
-from pathlib import Path
 from unittest.mock import AsyncMock, MagicMock, Mock
 
 import pytest
-from checks_support import run_check
+from checks_support import load_solution, run_check
 
 from aiocourse.checks.testing_asyncio_code import (
     PRICE_BUGS,
@@ -20,21 +18,7 @@ from aiocourse.checks.testing_asyncio_code import (
     right_price,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-# The notebook is a draft until the course is renumbered: its solutions sit beside it.
-SOLUTION = next(p for p in (ROOT / "notebooks" / "solutions" / "18_testing_asyncio_code.py",
-                            ROOT / "drafts" / "solutions" / "18_testing_asyncio_code.py")
-                if p.exists())
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("solutions_18", SOLUTION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-solution = _load()
+solution = load_solution("18_testing_asyncio_code")
 
 
 def _shop(**kwargs):

@@ -1,6 +1,6 @@
 """What the seed post's snippets printed on its own Python, notebooks/data/post_py36.json.
 
-The file must be the recording of notebook 15's snippets as the notebook writes them now (checked
+The file must be the recording of notebook 19's snippets as the notebook writes them now (checked
 everywhere), and what a Python 3.6 really prints for them (`tools/record_post_py36.py --check`,
 wherever pyenv has a 3.6).  The recorder's own rules are tested on small inputs.
 """
@@ -29,7 +29,7 @@ def test_every_snippet_of_notebook_15_is_recorded_as_it_is_now():
     assert data["python"].startswith("3.6."), data["python"]
     now = {name: recorder.snippet_hash(s) for name, s in recorder.read_snippets().items()}
     then = {name: entry["sha256"] for name, entry in data["snippets"].items()}
-    assert now == then, "run: python tools/record_post_py36.py (notebook 15's snippets changed)"
+    assert now == then, "run: python tools/record_post_py36.py (notebook 19's snippets changed)"
 
 
 def test_the_recording_shows_no_path_of_a_machine():

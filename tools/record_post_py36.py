@@ -5,7 +5,7 @@
                                                     # stale or a run prints something else
     python tools/record_post_py36.py --python /path/to/python3.6
 
-The snippets come from notebook 15 itself, so that the notebook stays their one source: its code
+The snippets come from notebook 19 itself, so that the notebook stays their one source: its code
 cells are parsed with `ast` (never run) for `LEGACY["name"] = "..."` (a string, or a chain of
 `.replace()` on another snippet) and `OPTIONS["name"] = {...}` (Ctrl+C, time limit, lines that
 come in set order).  Each snippet runs with `aiocourse.scripts.run_script` on Python 3.6, with the
@@ -31,10 +31,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / "notebooks" / "15_from_2017_to_today.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "19_from_2017_to_today.ipynb"
 DATA = ROOT / "notebooks" / "data" / "post_py36.json"
-RUN_KEYS = ("interrupt_on", "interrupt_after", "timeout")  # as notebook 15's RUN_KEYS
-ENV = {"PYTHONWARNINGS": "default"}  # as notebook 15's run_legacy()
+RUN_KEYS = ("interrupt_on", "interrupt_after", "timeout")  # as notebook 19's RUN_KEYS
+ENV = {"PYTHONWARNINGS": "default"}  # as notebook 19's run_legacy()
 # The same rule as tests/test_stored_notebooks.py: no path of this machine in a stored output.
 LOCAL_PATH = re.compile(r"(/root/|/home/\w+/|/tmp/|/Users/\w+/|site-packages/|/work/|/var/)")
 
@@ -106,7 +106,7 @@ def run_options(snippet: dict) -> dict:
 
 
 def snippet_hash(snippet: dict) -> str:
-    """What notebook 15's on_python36() checks: the source and the run options."""
+    """What notebook 19's on_python36() checks: the source and the run options."""
     key = json.dumps({"source": snippet["source"], "run": run_options(snippet)}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -168,7 +168,7 @@ def record(python: str, snippets: dict[str, dict]) -> dict:
                          "sorted": sorted_what}
         print(f"  {name}: {'; '.join(filter(None, [run.status, *sorted_what]))}", file=sys.stderr)
     return {"about": "What the seed post's snippets printed on its own Python. Written by "
-                     "tools/record_post_py36.py from notebooks/15_from_2017_to_today.ipynb: "
+                     "tools/record_post_py36.py from notebooks/19_from_2017_to_today.ipynb: "
                      "do not edit.",
             "python": version, "snippets": records}
 

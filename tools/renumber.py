@@ -6,8 +6,8 @@
 Called by tools/add_navigation.py, which then writes the navigation cells.  A mapping old=new
 renames notebooks/OLD_*.ipynb and notebooks/solutions/OLD_*.py (with git mv), and rewrites, all
 at once (so 07=08 08=10 is not 07 -> 10), every reference to those numbers in the course's text:
-file names (`07_ctrl_c_and_shutdown.ipynb`), titles and sections (`# 07 · `, `## 07.3`),
-exercises (`Exercise 7.2`, `Exercise("7.2"`), "notebook 07", "notebooks 10 and 11", section
+file names (`08_ctrl_c_and_shutdown.ipynb`), titles and sections (`# 08 · `, `## 07.3`),
+exercises (`Exercise 7.2`, `Exercise("7.2"`), "notebook 08", "notebooks 13 and 14", section
 references such as "11.5" or "§11.5", and the README's course map (`| 07 |`).  Stored outputs
 are not touched (re-run the notebooks afterwards: `make notebooks`).  `--insert` moves a draft
 notebook (already numbered as it should be) and its solution file (drafts/solutions/) in; files
@@ -74,17 +74,19 @@ def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | No
 
     file_re = re.compile("|".join(re.escape(k) for k in sorted(names, key=len, reverse=True))) \
         if names else None
-    # "notebook 07", "notebooks 10 and 11", "notebooks 10, 11 and 14", "Notebook 3"
+    # "notebook 08", "notebooks 13 and 14", "notebooks 13, 14 and 17", "Notebook 3"
     notebook_re = re.compile(r"\b([Nn]otebooks?)(\s+\d{1,2}\b(?:(?:\s*,\s*|\s+and\s+|\s+or\s+"
                              r"|\s*(?:–|-|to)\s*)\d{1,2}\b)*)")
-    # "# 07 · Title", "[07 · Title](...)", "| 07 |", "**07**"
+    # "# 08 · Title", "[08 · Title](...)", "| 07 |", "**07**"
     title_re = re.compile(r"(?<![\d.])(\d{2})( · )")
     row_re = re.compile(r"^(\| )(\d{2})( \|)", re.M)
     # "## 7.3", "Exercise 7.2", "Exercise(\"7.2\"", "§7.2", "7.2's", "(7.2)": N.k with N a
-    # notebook number, not a decimal (3.12, 0.05) and not a quantity (10.5 s)
+    # notebook number, not a decimal (3.12, 0.05), not a quantity (10.5 s, 10.4 hours) and not a
+    # figure in a table of figures ("4.6 / 8.3 / 7.2")
     section_re = re.compile(
-        r"(?<![\w.\-/:])(\d{1,2})\.([1-9]\d?)"
-        r"(?![\d.]|\s*(?:s\b|ms\b|units?\b|x\b|%|GiB|MB|KiB|/|\*|\+|,\s*\d))")
+        r"(?<![\w.\-/:])(?<!/ )(\d{1,2})\.([1-9]\d?)"
+        r"(?![\d.]|\s*(?:s\b|ms\b|units?\b|x\b|hours?\b|minutes?\b|h\b|min\b|%|GiB|MB|KiB|"
+        r"/|\*|\+|,\s*\d))")
 
     def sub_notebooks(m: re.Match) -> str:
         def one(n: re.Match) -> str:

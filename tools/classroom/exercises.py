@@ -39,7 +39,7 @@ class Exercise:
     check_module: str        # "aiocourse.checks.tasks"
     check_name: str          # "check_fetch_all"
     check_args: str          # the call's arguments as written: "fetch_all"
-    awaited: bool            # `await check_x(...)` (most) or a plain call (11.1)
+    awaited: bool            # `await check_x(...)` (most) or a plain call (14.1)
     names: tuple[str, ...]   # the functions the template defines
     solution: str | None     # the reference solution's code, its module's imports first
     problem: str | None      # why `solution` is None

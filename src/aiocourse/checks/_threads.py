@@ -1,4 +1,4 @@
-"""What the checks of notebooks 08 and 09 share: jobs that log where they ran, and a caller
+"""What the checks of notebooks 10 and 11 share: jobs that log where they ran, and a caller
 thread for answers that are plain functions (a module of its own: neither notebook's)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Checks for notebook 09 (blocking code).
+"""Checks for notebook 11 (blocking code).
 
     from aiocourse.checks.blocking_code import check_read_all
     await check_read_all(read_all)     # prints feedback, returns True or False
@@ -26,14 +26,14 @@ __all__ = ["UNIT", "check_read_all", "check_make_on_done"]
 
 
 def _seconds(units: float) -> str:
-    # Notebook 09 counts in units of 0.1 s, these checks in 0.05 s: say seconds.
+    # Notebook 11 counts in units of 0.1 s, these checks in 0.05 s: say seconds.
     return f"{units * UNIT:.2f} s"
 
 
 async def check_read_all(answer: Callable[..., Any]) -> bool:
-    """Exercise 9.1: ``await answer(read, keys)`` returns ``[read(k) for k in keys]``, where
+    """Exercise 11.1: ``await answer(read, keys)`` returns ``[read(k) for k in keys]``, where
     ``read`` is a blocking function, without freezing the event loop and all at once."""
-    ex = Exercise("9.1", "stop a blocking call from freezing the loop")
+    ex = Exercise("11.1", "stop a blocking call from freezing the loop")
     jobs = Jobs(ex.ref.log, read_units=3)
     async with ex.attempt():
         result, run = await ex.timed(answer(jobs.read, ["a", "b", "c"]), timeout=2)
@@ -61,10 +61,10 @@ async def check_read_all(answer: Callable[..., Any]) -> bool:
 
 
 async def check_make_on_done(answer: Callable[..., Any]) -> bool:
-    """Exercise 9.2: ``answer(loop, future)`` returns a function ``on_done(value)`` that a
+    """Exercise 11.2: ``answer(loop, future)`` returns a function ``on_done(value)`` that a
     worker thread calls; it must hand ``value`` to ``future`` (of ``loop``, which runs in
     another thread) thread-safely, so that the coroutine awaiting the future wakes at once."""
-    ex = Exercise("9.2", "hand a result from a worker thread to the loop")
+    ex = Exercise("11.2", "hand a result from a worker thread to the loop")
     errors: list[BaseException] = []
     async with ex.attempt():
         # Debug mode makes the loop check the thread of every call_soon: a wrong-thread call

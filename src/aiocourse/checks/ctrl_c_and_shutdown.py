@@ -1,11 +1,11 @@
-"""Checks for notebook 07 (Ctrl+C and shutdown).
+"""Checks for notebook 08 (Ctrl+C and shutdown).
 
     from aiocourse.checks.ctrl_c_and_shutdown import check_graceful_service
     await check_graceful_service(graceful_service)   # prints feedback, returns True or False
 
-Exercise 7.1 runs the answer as a real script and presses Ctrl+C on it (a real SIGINT, sent by
+Exercise 8.1 runs the answer as a real script and presses Ctrl+C on it (a real SIGINT, sent by
 the script to itself one unit into job "b", so that it lands there however loaded the machine
-is); the check reads the transcript: what started and finished, in which order.  Exercise 7.2
+is); the check reads the transcript: what started and finished, in which order.  Exercise 8.2
 gives the answer real tasks of the check's own and looks at their states.
 """
 
@@ -67,10 +67,10 @@ def _service_script(answer: Callable[..., Any]) -> str:
 
 
 async def check_graceful_service(answer: Callable[..., Any]) -> bool:
-    """Exercise 7.1: ``await answer(jobs, handle)`` runs ``await handle(job)`` for each job in
+    """Exercise 8.1: ``await answer(jobs, handle)`` runs ``await handle(job)`` for each job in
     turn; on Ctrl+C it finishes the job in progress, starts no other, and returns the list of
     finished jobs.  It runs as a script in a child process that gets a real SIGINT."""
-    ex = Exercise("7.1", "stop on Ctrl+C without losing the job in progress")
+    ex = Exercise("8.1", "stop on Ctrl+C without losing the job in progress")
     async with ex.attempt():
         if not inspect.iscoroutinefunction(answer):
             ex.expect(False, "an async function (defined with `async def`)",
@@ -116,10 +116,10 @@ async def _job(name: str, units: int, cleaned: list[str]) -> None:
 
 
 async def check_stop_jobs(answer: Callable[..., Any]) -> bool:
-    """Exercise 7.2: ``await answer(tasks)`` cancels the tasks of the set whose name starts with
+    """Exercise 8.2: ``await answer(tasks)`` cancels the tasks of the set whose name starts with
     ``"job"``, waits until they have ended, and returns how many ``cancel()`` calls succeeded;
     the other tasks of the set (not the learner's: think of the kernel's) keep running."""
-    ex = Exercise("7.2", "stop your jobs, and only yours")
+    ex = Exercise("8.2", "stop your jobs, and only yours")
     cleaned: list[str] = []
     finished = asyncio.create_task(asyncio.sleep(0), name="job 0")
     await finished

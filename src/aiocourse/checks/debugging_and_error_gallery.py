@@ -1,4 +1,4 @@
-"""Checks for notebook 14 (debugging and the error gallery).
+"""Checks for notebook 17 (debugging and the error gallery).
 
     from aiocourse.checks.debugging_and_error_gallery import check_unblock
     await check_unblock(checksum_async)   # prints feedback, returns True or False
@@ -101,10 +101,10 @@ async def _finish(tasks: list[asyncio.Task]) -> None:
 
 
 async def check_unblock(answer: Callable[..., Any]) -> bool:
-    """Exercise 14.1: ``await answer(checksum, data)`` returns ``checksum(data)`` (a plain
+    """Exercise 17.1: ``await answer(checksum, data)`` returns ``checksum(data)`` (a plain
     function that blocks for 3 units) while the event loop keeps running: debug mode logs no
     slow callback and a ticker keeps ticking every unit."""
-    ex = Exercise("14.1", "call a blocking function without blocking the loop")
+    ex = Exercise("17.1", "call a blocking function without blocking the loop")
     loop = asyncio.get_running_loop()
     loop_thread = threading.current_thread().name
     calls: list[str] = []
@@ -192,10 +192,10 @@ async def _watch_callbacks(answer: Callable[[asyncio.Task], Any]) -> dict[str, A
 
 
 async def check_report_failure(answer: Callable[[asyncio.Task], Any]) -> bool:
-    """Exercise 14.2: ``task.add_done_callback(answer)`` prints ``<name> failed: <exc!r>`` for a
+    """Exercise 17.2: ``task.add_done_callback(answer)`` prints ``<name> failed: <exc!r>`` for a
     task that raised and nothing for a task that returned or was cancelled; asyncio then never
     logs "Task exception was never retrieved" nor "Exception in callback"."""
-    ex = Exercise("14.2", "report every failure of a background task")
+    ex = Exercise("17.2", "report every failure of a background task")
     seen = await _watch_callbacks(answer) if callable(answer) else {"error": None}
     async with ex.attempt():
         if not callable(answer):
@@ -236,10 +236,10 @@ async def _await_in_three_steps(loop: asyncio.AbstractEventLoop) -> Any:
 
 
 async def check_await_chain(answer: Callable[[asyncio.Task], Any]) -> bool:
-    """Exercise 14.3: ``answer(task)`` returns the names of the coroutines a suspended task is
+    """Exercise 17.3: ``answer(task)`` returns the names of the coroutines a suspended task is
     in, from the task's own coroutine down to the innermost one, following ``cr_await`` while it
     leads to a coroutine."""
-    ex = Exercise("14.3", "what is this task waiting for?")
+    ex = Exercise("17.3", "what is this task waiting for?")
     loop = asyncio.get_running_loop()
 
     async def poll() -> None:

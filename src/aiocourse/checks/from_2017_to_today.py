@@ -1,11 +1,11 @@
-"""Checks for notebook 15 (from 2017 to today).
+"""Checks for notebook 19 (from 2017 to today).
 
     from aiocourse.checks.from_2017_to_today import check_port_s3
     await check_port_s3(main)   # prints feedback, returns True or False
 
-Exercise 15.1 hands the answer the post's ``task(x)``, logged (the referee's EventLog), and
+Exercise 19.1 hands the answer the post's ``task(x)``, logged (the referee's EventLog), and
 reads from the log what started, ended or was cancelled, in which order; "about 2 units" is
-the referee's beat's verdict.  Exercise 15.2 runs the answer's script for real and presses a
+the referee's beat's verdict.  Exercise 19.2 runs the answer's script for real and presses a
 real Ctrl+C on it, then reads the transcript.
 """
 
@@ -51,10 +51,10 @@ def _flat(exc: BaseException) -> list[BaseException]:
 
 
 async def check_port_s3(answer: Callable[..., Any]) -> bool:
-    """Exercise 15.1: ``await answer(task)`` runs ``task(1)``, ``task(2)``, ``task(2)`` at once in
+    """Exercise 19.1: ``await answer(task)`` runs ``task(1)``, ``task(2)``, ``task(2)`` at once in
     a TaskGroup and returns their results in that order; when one fails, the others are
     cancelled and the failure comes out of ``answer``."""
-    ex = Exercise("15.1", "port S3 to a TaskGroup")
+    ex = Exercise("19.1", "port S3 to a TaskGroup")
     wanted = ["Done after 1s", "Done after 2s", "Done after 2s"]
     async with ex.attempt():
         log = EventLog(t0=ex.ref.log.t0)
@@ -106,11 +106,11 @@ _THIRD_WAITING = re.compile(r"(?s)(?:Waiting(?:(?!Waiting).)*+){2}Waiting")
 
 
 async def check_port_ctrl_c(answer: Callable[[], str]) -> bool:
-    """Exercise 15.2: ``answer()`` returns the source of a script: the post's S7 ported to
+    """Exercise 19.2: ``answer()`` returns the source of a script: the post's S7 ported to
     ``asyncio.run``.  Run with DeprecationWarnings as errors, it ends by itself when nobody
     presses Ctrl+C; with a real Ctrl+C it cancels every task, prints ``Interrupted`` and exits
     with code 0, with no traceback and no "Task was destroyed"."""
-    ex = Exercise("15.2", "port S7 (Ctrl+C) to asyncio.run")
+    ex = Exercise("19.2", "port S7 (Ctrl+C) to asyncio.run")
     env = {"PYTHONWARNINGS": "error::DeprecationWarning"}  # what 3.14 makes an error anyway
     async with ex.attempt():
         source = ex.call(answer)

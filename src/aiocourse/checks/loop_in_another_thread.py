@@ -1,4 +1,4 @@
-"""Checks for notebook 08 (a loop in another thread).
+"""Checks for notebook 10 (a loop in another thread).
 
     from aiocourse.checks.loop_in_another_thread import check_run_all
     await check_run_all(run_all)     # prints feedback, returns True or False
@@ -39,10 +39,10 @@ __all__ = ["UNIT", "check_run_all", "check_result_or_none", "check_shut_down",
 
 
 async def check_run_all(answer: Callable[..., Any]) -> bool:
-    """Exercise 8.1: ``answer(lt, job, args)``, called from sync code, runs ``job(arg)`` for
+    """Exercise 10.1: ``answer(lt, job, args)``, called from sync code, runs ``job(arg)`` for
     every arg on the loop thread ``lt``, all at the same time, and returns the results in the
     order of ``args``."""
-    ex = Exercise("8.1", "run coroutines on a loop thread from sync code")
+    ex = Exercise("10.1", "run coroutines on a loop thread from sync code")
     jobs = Jobs(ex.ref.log)
     caller = None
     async with ex.attempt():
@@ -75,10 +75,10 @@ async def check_run_all(answer: Callable[..., Any]) -> bool:
 
 
 async def check_result_or_none(answer: Callable[..., Any]) -> bool:
-    """Exercise 8.2: ``answer(lt, coro, timeout)``, called from sync code, runs ``coro`` on the
+    """Exercise 10.2: ``answer(lt, coro, timeout)``, called from sync code, runs ``coro`` on the
     loop thread ``lt`` and returns its result, or, when that takes longer than ``timeout``
     seconds, cancels it and returns None."""
-    ex = Exercise("8.2", "a time limit from the caller's side")
+    ex = Exercise("10.2", "a time limit from the caller's side")
     jobs = Jobs(ex.ref.log)
     callers = []
     fast_job, slow_job = jobs.job(1), jobs.job(20)
@@ -111,10 +111,10 @@ async def check_result_or_none(answer: Callable[..., Any]) -> bool:
 
 
 async def check_shut_down(answer: Callable[..., Any]) -> bool:
-    """Exercise 8.3: ``answer(loop, thread)``, called from another thread, shuts down a loop
+    """Exercise 10.3: ``answer(loop, thread)``, called from another thread, shuts down a loop
     that runs forever in ``thread``: the task and async generator left on it are finalized in
     the loop's thread, the loop stops, the thread ends and the loop is closed."""
-    ex = Exercise("8.3", "shut a loop thread down cleanly, by hand")
+    ex = Exercise("10.3", "shut a loop thread down cleanly, by hand")
     caller = None
     with ex.check():
         _require_sync_function(ex, answer)
@@ -247,13 +247,13 @@ async def _later(value: str) -> str:
 
 
 async def check_run_sync(run_sync: Callable[[Coroutine], Any]) -> bool:
-    """Exercise 8.4: ``run_sync(coro)`` returns the coroutine's result, from any plain code.
+    """Exercise 10.4: ``run_sync(coro)`` returns the coroutine's result, from any plain code.
 
     It is called twice: where a loop is already running (like a notebook cell) and in a thread
     where none runs (like a script).  Both calls must return the result; asyncio must not be
     patched (nest_asyncio) on the way.
     """
-    ex = Exercise("8.4", "run a coroutine from plain code, in a cell and in a script")
+    ex = Exercise("10.4", "run a coroutine from plain code, in a cell and in a script")
     made: list[Coroutine] = []
 
     def later(value: str) -> Coroutine:

@@ -1,4 +1,4 @@
-"""Checks for notebook 10 (master-worker over Redis).
+"""Checks for notebook 13 (master-worker over Redis).
 
     from aiocourse.checks.master_worker_redis import check_blocking_master
     await check_blocking_master(master_blocking)   # prints feedback, returns True or False
@@ -106,8 +106,8 @@ def _futures(ex: Exercise, returned) -> list:
 
 
 async def check_blocking_master(master_blocking) -> bool:
-    """Exercise 10.1: a master that waits in Redis (BRPOP) instead of sleeping between RPOPs."""
-    ex = Exercise("10.1", "a master that blocks in Redis instead of polling")
+    """Exercise 13.1: a master that waits in Redis (BRPOP) instead of sleeping between RPOPs."""
+    ex = Exercise("13.1", "a master that blocks in Redis instead of polling")
     server = start_redis()
     rcon = redis.Redis.from_url(server.url)
     work = _work(ex.ref.log)
@@ -173,14 +173,14 @@ QUIET = 15  # units: how long the queue stays empty before STOP comes
 
 
 async def check_poison_pill(master_until_stop) -> bool:
-    """Exercise 10.2: a master that stops when it takes the item STOP from the queue.
+    """Exercise 13.2: a master that stops when it takes the item STOP from the queue.
 
     The queue holds 1 and 2, stays empty for longer than the client's socket timeout, then
     gets STOP and 3 (one LPUSH).  A master that waits in one endless BRPOP (``timeout=0``)
     meets what it would meet on a quiet night with redis-py's default 5 s: the client stops
     waiting for the answer and raises TimeoutError.
     """
-    ex = Exercise("10.2", "a master that stops at a STOP item")
+    ex = Exercise("13.2", "a master that stops at a STOP item")
     server = start_redis()
     rcon = redis.Redis.from_url(server.url, socket_timeout=SOCKET_TIMEOUT * UNIT)
     work = _work(ex.ref.log)

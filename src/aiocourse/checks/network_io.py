@@ -1,4 +1,4 @@
-"""Checks for notebook 12 (real network I/O).
+"""Checks for notebook 15 (real network I/O).
 
     from aiocourse.checks.network_io import check_fetch_limited
     await check_fetch_limited(fetch_limited)   # prints feedback, returns True or False
@@ -21,7 +21,7 @@ __all__ = ["UNIT", "check_fetch_limited", "check_fetch_with_retry"]
 
 
 def _seconds(seconds: float) -> str:
-    # Notebook 12 counts in units of 0.2 s, these checks in 0.05 s: say seconds.
+    # Notebook 15 counts in units of 0.2 s, these checks in 0.05 s: say seconds.
     return f"{seconds:.2f} s"
 
 
@@ -32,9 +32,9 @@ def _session():
 
 
 async def check_fetch_limited(answer: Callable[..., Any]) -> bool:
-    """Exercise 12.1: ``await answer(session, urls, limit)`` fetches every URL with at most
+    """Exercise 15.1: ``await answer(session, urls, limit)`` fetches every URL with at most
     ``limit`` requests in flight and returns the page texts in the order of ``urls``."""
-    ex = Exercise("12.1", "fetch 30 pages with at most 5 in flight")
+    ex = Exercise("15.1", "fetch 30 pages with at most 5 in flight")
     async with LocalServer(delay=UNIT) as srv, _session() as session:
         urls = [srv.page_url(i) for i in range(30)]
         async with ex.attempt():
@@ -69,10 +69,10 @@ async def check_fetch_limited(answer: Callable[..., Any]) -> bool:
 
 
 async def check_fetch_with_retry(answer: Callable[..., Any]) -> bool:
-    """Exercise 12.2: ``await answer(session, url, timeout)`` returns the page text; a try that
+    """Exercise 15.2: ``await answer(session, url, timeout)`` returns the page text; a try that
     takes longer than ``timeout`` seconds or gets a status of 500 or more is retried once; any
     other failure, or a second failed try, raises."""
-    ex = Exercise("12.2", "a timeout and one retry")
+    ex = Exercise("15.2", "a timeout and one retry")
     timeout = 2 * UNIT
     async with LocalServer() as srv, _session() as session:
         async with ex.attempt():

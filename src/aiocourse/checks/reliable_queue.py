@@ -1,4 +1,4 @@
-"""Checks for notebook 11 (a reliable queue).
+"""Checks for notebook 14 (a reliable queue).
 
     from aiocourse.checks.reliable_queue import check_parse_job
     check_parse_job(parse_job)   # prints feedback, returns True or False
@@ -28,8 +28,8 @@ _BAD = [b"abc", b"-3", b"101", b"99999999999999999999", b"\xff\xfe", b"", b"2.5"
 
 
 def check_parse_job(parse_job) -> bool:
-    """Exercise 11.1: accept whole numbers 0..100, reject everything else with BadPayload."""
-    ex = Exercise("11.1", "validate a payload")
+    """Exercise 14.1: accept whole numbers 0..100, reject everything else with BadPayload."""
+    ex = Exercise("14.1", "validate a payload")
     with ex.check():
         for data, expected in _GOOD:
             got = ex.call(parse_job, data)
@@ -55,8 +55,8 @@ def check_parse_job(parse_job) -> bool:
 
 
 async def check_take_over(take_over) -> bool:
-    """Exercise 11.2: claim the jobs a dead consumer held for too long, and only those."""
-    ex = Exercise("11.2", "take over a dead worker's jobs")
+    """Exercise 14.2: claim the jobs a dead consumer held for too long, and only those."""
+    ex = Exercise("14.2", "take over a dead worker's jobs")
     server = start_redis()
     r = aioredis.Redis.from_url(server.url)
     stream, group = "check:jobs", "check"

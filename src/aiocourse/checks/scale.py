@@ -1,4 +1,4 @@
-"""Checks for notebook 13 (how far one event loop goes).
+"""Checks for notebook 16 (how far one event loop goes).
 
     from aiocourse.checks.scale import check_few_timers
     await check_few_timers(few_timers)   # prints feedback, returns True or False
@@ -22,11 +22,11 @@ __all__ = ["UNIT", "check_few_timers", "check_worker_pool"]
 
 
 async def check_few_timers(answer: Callable[..., Any]) -> bool:
-    """Exercise 13.1: ``await answer(delays, done)`` starts one task per entry of ``delays``;
+    """Exercise 16.1: ``await answer(delays, done)`` starts one task per entry of ``delays``;
     task ``i`` calls ``done(i)`` once ``delays[i]`` seconds have passed.  Only a few distinct
     delays occur, and the event loop should hold about one timer per distinct delay, not one
     per task."""
-    ex = Exercise("13.1", "3,000 tasks, three deadlines, three timers")
+    ex = Exercise("16.1", "3,000 tasks, three deadlines, three timers")
     n = 3000
     # 0.1, 0.4 and 0.7 s: making 3,000 tasks took up to 0.25 s under make load, and a deadline
     # that passes while the loop is still busy tells nothing about the answer.
@@ -104,9 +104,9 @@ async def check_few_timers(answer: Callable[..., Any]) -> bool:
 
 
 async def check_worker_pool(answer: Callable[..., Any]) -> bool:
-    """Exercise 13.2: ``await answer(jobs, work, workers)`` returns ``[await work(job) for job
+    """Exercise 16.2: ``await answer(jobs, work, workers)`` returns ``[await work(job) for job
     in jobs]`` (same order), running ``workers`` jobs at a time with only ``workers`` tasks."""
-    ex = Exercise("13.2", "200 jobs, 20 workers, 20 tasks")
+    ex = Exercise("16.2", "200 jobs, 20 workers, 20 tasks")
     jobs = list(range(200))
     running = [0, 0]  # now, most at once
 

@@ -4,9 +4,9 @@
     await check_drain(drain)        # prints feedback, returns True or False
     await check_service(serve)
 
-Exercise 09.1 hands the answer jobs of the check's own (tasks that log when they start, end,
+Exercise 9.1 hands the answer jobs of the check's own (tasks that log when they start, end,
 fail, are cancelled and have cleaned up) and judges the order of those events, with the
-referee's beat for "not later than" (``checks.referee``).  Exercise 09.2 runs the answer as a
+referee's beat for "not later than" (``checks.referee``).  Exercise 9.2 runs the answer as a
 real service in a child process (``aiocourse.supervisor.Service``): the check sends it jobs on
 its stdin and real SIGHUP and SIGTERM signals, each step once the service has answered the last,
 then reads its transcript.
@@ -29,7 +29,7 @@ from .referee import Referee
 __all__ = ["UNIT", "check_drain", "check_service"]
 
 
-# --- Exercise 09.1 --------------------------------------------------------------------------
+# --- Exercise 9.1 --------------------------------------------------------------------------
 
 
 async def _job(ref: Referee, name: str, units: float, fails: bool) -> str:
@@ -78,10 +78,10 @@ def _names(ex: Exercise, result: Any, jobs: dict) -> set[str]:
 
 
 async def check_drain(answer: Callable[..., Any]) -> bool:
-    """Exercise 09.1: ``await answer(jobs, deadline)`` waits for the tasks of ``jobs`` until they
+    """Exercise 9.1: ``await answer(jobs, deadline)`` waits for the tasks of ``jobs`` until they
     have ended, ``deadline`` seconds at most; then it cancels those still running, waits until
     they have cleaned up, and returns the set of the tasks it cancelled."""
-    ex = Exercise("09.1", "drain with a deadline")
+    ex = Exercise("9.1", "drain with a deadline")
     started: list[asyncio.Task] = []
     try:
         async with ex.attempt():
@@ -157,7 +157,7 @@ async def check_drain(answer: Callable[..., Any]) -> bool:
     return ex.report()
 
 
-# --- Exercise 09.2 --------------------------------------------------------------------------
+# --- Exercise 9.2 --------------------------------------------------------------------------
 
 SERVICE_UNIT = 0.05  # seconds: the course's unit; the check waits for lines, never for time
 
@@ -250,11 +250,11 @@ async def _supervise(service: Service) -> None:
 
 
 async def check_service(answer: Callable[..., Any]) -> bool:
-    """Exercise 09.2: ``await answer(next_job, handle, load_config)`` runs a service: it takes
+    """Exercise 9.2: ``await answer(next_job, handle, load_config)`` runs a service: it takes
     jobs with ``await next_job()`` and runs ``handle(job, config)`` for each at the same time;
     SIGHUP reloads the config (a broken file keeps the old one), SIGTERM stops taking jobs,
     waits for the running ones and returns how many it started.  Real signals, in a child."""
-    ex = Exercise("09.2", "a service that reloads and stops")
+    ex = Exercise("9.2", "a service that reloads and stops")
     async with ex.attempt():
         if not inspect.iscoroutinefunction(answer):
             ex.expect(False, "an async function (defined with `async def`)",

@@ -7,7 +7,7 @@ The main thread is the master: it polls the Redis list ``queue`` with ``RPOP`` a
 unit when it is empty; each item goes to a loop in another thread with
 ``asyncio.run_coroutine_threadsafe``, where ``do_some_work`` sleeps that many units.  The post's
 ``while True`` became ``while not stop.is_set()``; Ctrl+C sets it too, and the jobs already
-handed over finish before ``run_master`` returns.  Notebook 10 builds the same thing in cells.
+handed over finish before ``run_master`` returns.  Notebook 13 builds the same thing in cells.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ a shielded task, closing a client gathers the disconnects, and on Python 3.11 ev
 with a ``socket_timeout`` is sent through ``asyncio.wait_for``, which wraps it in a task (3.12
 awaits it directly).  A Timeline records all of them, so their number depends on the Python
 version and on timing: lessons keep their own rows with ``Timeline.only``.  ``only(tl, keep)``
-is kept as the spelling notebook 11 uses.
+is kept as the spelling notebook 14 uses.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Reference solutions for notebooks/10_master_worker_redis.ipynb (try the exercises first)."""
+"""Reference solutions for notebooks/13_master_worker_redis.ipynb (try the exercises first)."""
 
 import asyncio
 
-UNIT = 0.1  # seconds, as in notebook 10
+UNIT = 0.1  # seconds, as in notebook 13
 
 
-# Exercise 10.1: wait inside Redis instead of sleeping between polls.
+# Exercise 13.1: wait inside Redis instead of sleeping between polls.
 def master_blocking(rcon, loop, stop, work):
     futures = []
     while True:
@@ -18,7 +18,7 @@ def master_blocking(rcon, loop, stop, work):
         futures.append(asyncio.run_coroutine_threadsafe(work(int(value)), loop))
 
 
-# Exercise 10.2: a STOP item ends the loop; what comes after it stays in the queue.
+# Exercise 13.2: a STOP item ends the loop; what comes after it stays in the queue.
 def master_until_stop(rcon, loop, work):
     futures = []
     while True:

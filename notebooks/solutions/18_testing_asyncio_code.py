@@ -1,4 +1,4 @@
-"""Reference solutions for drafts/18_testing_asyncio_code.ipynb.
+"""Reference solutions for notebooks/18_testing_asyncio_code.ipynb.
 
 Try the exercises first.
 """

@@ -1,9 +1,9 @@
-"""Reference solutions for notebooks/13_scale.ipynb (try the exercises first)."""
+"""Reference solutions for notebooks/16_scale.ipynb (try the exercises first)."""
 
 import asyncio
 
 
-# Exercise 13.1: one future per distinct delay, one timer for each; the tasks await those.
+# Exercise 16.1: one future per distinct delay, one timer for each; the tasks await those.
 async def few_timers(delays, done):
     loop = asyncio.get_running_loop()
     ready = {}
@@ -18,7 +18,7 @@ async def few_timers(delays, done):
     await asyncio.gather(*(wait(i, ready[delay]) for i, delay in enumerate(delays)))
 
 
-# Exercise 13.2: a fixed pool of worker tasks takes jobs from a queue.
+# Exercise 16.2: a fixed pool of worker tasks takes jobs from a queue.
 async def worker_pool(jobs, work, workers):
     queue = asyncio.Queue()
     for index, job in enumerate(jobs):

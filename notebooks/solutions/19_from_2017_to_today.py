@@ -1,20 +1,20 @@
-"""Reference solutions for notebooks/15_from_2017_to_today.ipynb (try the exercises first)."""
+"""Reference solutions for notebooks/19_from_2017_to_today.ipynb (try the exercises first)."""
 
 import asyncio
 
 
-# Exercise 15.1: the post's S3, ported to a TaskGroup.
+# Exercise 19.1: the post's S3, ported to a TaskGroup.
 async def main(task):
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(task(1)), tg.create_task(task(2)), tg.create_task(task(2))]
     return [t.result() for t in tasks]  # the block waited for all of them
 
 
-# Exercise 15.2: the post's S7 (Ctrl+C), ported to asyncio.run.
+# Exercise 19.2: the post's S7 (Ctrl+C), ported to asyncio.run.
 PORTED_S7 = '''
 import asyncio
 
-UNIT = 0.2  # the post's 1 second (as in notebook 15's S7)
+UNIT = 0.2  # the post's 1 second (as in notebook 19's S7)
 
 
 async def task(x):

@@ -1,4 +1,4 @@
-"""Reference solutions for drafts/07_coordinating_tasks.ipynb.
+"""Reference solutions for notebooks/07_coordinating_tasks.ipynb.
 
 Try the exercises first."""
 

@@ -3,7 +3,7 @@
 import asyncio
 
 
-# Exercise 09.1: wait for the jobs, at most until the deadline; cancel the rest and let them
+# Exercise 9.1: wait for the jobs, at most until the deadline; cancel the rest and let them
 # clean up.  asyncio.wait() refuses an empty set, and never raises a job's error.
 async def drain(jobs, deadline):
     if not jobs:
@@ -16,7 +16,7 @@ async def drain(jobs, deadline):
     return pending
 
 
-# Exercise 09.2: the signal handlers only set state; the coroutine does the shutdown.  The jobs
+# Exercise 9.2: the signal handlers only set state; the coroutine does the shutdown.  The jobs
 # run in a TaskGroup, which waits for them all when the block ends; cancelling the task that
 # takes jobs is no error of the group's.  (The check runs this function in a script of its own:
 # what it needs beyond asyncio is imported inside.)

@@ -1,14 +1,14 @@
-"""Reference solutions for notebooks/14_debugging_and_error_gallery.ipynb (try it first)."""
+"""Reference solutions for notebooks/17_debugging_and_error_gallery.ipynb (try it first)."""
 
 import asyncio
 
 
-# Exercise 14.1: call a blocking function without blocking the loop.
+# Exercise 17.1: call a blocking function without blocking the loop.
 async def checksum_async(checksum, data):
     return await asyncio.to_thread(checksum, data)  # runs in a worker thread; the loop goes on
 
 
-# Exercise 14.2: report every failure of a background task (a done callback).
+# Exercise 17.2: report every failure of a background task (a done callback).
 def report_failure(task):
     if task.cancelled():  # task.exception() would raise CancelledError
         return
@@ -17,7 +17,7 @@ def report_failure(task):
         print(f"{task.get_name()} failed: {exc!r}")
 
 
-# Exercise 14.3: what is this task waiting for?
+# Exercise 17.3: what is this task waiting for?
 def await_chain(task):
     names = []
     coro = task.get_coro()

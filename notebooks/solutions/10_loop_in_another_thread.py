@@ -1,4 +1,4 @@
-"""Reference solutions for notebooks/08_loop_in_another_thread.ipynb.
+"""Reference solutions for notebooks/10_loop_in_another_thread.ipynb.
 
 Try the exercises first."""
 
@@ -6,13 +6,13 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 
-# Exercise 8.1: run coroutines on a loop thread from sync code, collect the results.
+# Exercise 10.1: run coroutines on a loop thread from sync code, collect the results.
 def run_all(lt, job, args):
     futures = [lt.submit(job(arg)) for arg in args]  # hand every job over first...
     return [future.result(timeout=1) for future in futures]  # ...then wait, in order
 
 
-# Exercise 8.2: a time limit from the caller's side.
+# Exercise 10.2: a time limit from the caller's side.
 def result_or_none(lt, coro, timeout):
     future = lt.submit(coro)
     try:
@@ -22,7 +22,7 @@ def result_or_none(lt, coro, timeout):
         return None
 
 
-# Exercise 8.3: shut a loop thread down cleanly, by hand.
+# Exercise 10.3: shut a loop thread down cleanly, by hand.
 def shut_down(loop, thread):
     async def finish_the_rest():
         me = asyncio.current_task()
@@ -39,7 +39,7 @@ def shut_down(loop, thread):
     loop.close()
 
 
-# Exercise 8.4: run a coroutine from plain code, in a cell and in a script.
+# Exercise 10.4: run a coroutine from plain code, in a cell and in a script.
 def run_sync(coro):
     try:
         asyncio.get_running_loop()

@@ -1,11 +1,11 @@
-"""Reference solutions for notebooks/12_network_io.ipynb (try the exercises first)."""
+"""Reference solutions for notebooks/15_network_io.ipynb (try the exercises first)."""
 
 import asyncio
 
 import aiohttp
 
 
-# Exercise 12.1: fetch every URL, at most `limit` requests in flight, pages in order.
+# Exercise 15.1: fetch every URL, at most `limit` requests in flight, pages in order.
 async def fetch_limited(session, urls, limit):
     sem = asyncio.Semaphore(limit)  # one semaphore shared by every fetch of this call
 
@@ -18,7 +18,7 @@ async def fetch_limited(session, urls, limit):
     return await asyncio.gather(*(fetch(url) for url in urls))
 
 
-# Exercise 12.2: a timeout per try, one retry on a timeout or a server error (5xx).
+# Exercise 15.2: a timeout per try, one retry on a timeout or a server error (5xx).
 async def fetch_with_retry(session, url, timeout):
     for attempt in (1, 2):
         try:
