@@ -9,7 +9,7 @@ nothing is saved, the stored outputs are untouched.  It prints a Markdown table:
 run took; words of prose, lines of code, "Try it" boxes and exercises; and the estimate the
 plan uses, in minutes:
 
-    words / 180  +  code lines / 15  +  2 per "Try it"  +  5 per exercise  +  run time
+    words / 180  +  code lines / 15  +  2 per "Try it" item  +  5 per exercise  +  run time
 
 (180 words a minute is careful reading of technical prose; a line of code with its output takes
 about 4 s to read; a "Try it" is one edit and one run; an exercise is what a learner who read
@@ -42,7 +42,9 @@ def counts(nb: dict) -> dict[str, int]:
             prose = re.sub(r"```.*?```", "", text, flags=re.S)
             words += len(re.findall(r"\w+", prose))
             code += sum(len(b.splitlines()) for b in re.findall(r"```.*?```", text, flags=re.S))
-            tries += len(re.findall(r"\*\*Try it", text))
+            # a "Try it" box (bold) or section (heading): one per item of its list, at least one
+            for box in re.findall(r"(?:\*\*|^#+ )Try it.*?(?=^#|\Z)", text, flags=re.M | re.S):
+                tries += max(1, len(re.findall(r"^- ", box, flags=re.M)))
             exercises += len(re.findall(r"^#+ Exercise \d|^\*\*Exercise \d", text, flags=re.M))
         elif cell["cell_type"] == "code":
             code += len([line for line in text.splitlines() if line.strip()])

@@ -75,16 +75,17 @@ def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | No
     file_re = re.compile("|".join(re.escape(k) for k in sorted(names, key=len, reverse=True))) \
         if names else None
     # "notebook 08", "notebooks 13 and 14", "notebooks 13, 14 and 17", "Notebook 3"
+    # (a number after the first one is a notebook's, not a section's: "notebook 07, 7.8")
     notebook_re = re.compile(r"\b([Nn]otebooks?)(\s+\d{1,2}\b(?:(?:\s*,\s*|\s+and\s+|\s+or\s+"
-                             r"|\s*(?:–|-|to)\s*)\d{1,2}\b)*)")
+                             r"|\s*(?:–|-|to)\s*)\d{1,2}\b(?!\.\d))*)")
     # "# 08 · Title", "[08 · Title](...)", "| 07 |", "**07**"
     title_re = re.compile(r"(?<![\d.])(\d{2})( · )")
     row_re = re.compile(r"^(\| )(\d{2})( \|)", re.M)
-    # "## 7.3", "Exercise 7.2", "Exercise(\"7.2\"", "§7.2", "7.2's", "(7.2)": N.k with N a
-    # notebook number, not a decimal (3.12, 0.05), not a quantity (10.5 s, 10.4 hours) and not a
-    # figure in a table of figures ("4.6 / 8.3 / 7.2")
+    # "## 7.3", "## 19.0 How", "Exercise 7.2", "Exercise(\"7.2\"", "§7.2", "7.2's", "(7.2)":
+    # N.k with N a notebook number, not a decimal (3.12, 0.05), not a quantity (10.5 s, 10.4
+    # hours) and not a figure in a table of figures ("4.6 / 8.3 / 7.2")
     section_re = re.compile(
-        r"(?<![\w.\-/:])(?<!/ )(\d{1,2})\.([1-9]\d?)"
+        r"(?<![\w.\-/:])(?<!/ )(\d{1,2})\.([1-9]\d?|0(?= [A-Z]))"
         r"(?![\d.]|\s*(?:s\b|ms\b|units?\b|x\b|hours?\b|minutes?\b|h\b|min\b|%|GiB|MB|KiB|"
         r"/|\*|\+|,\s*\d))")
 

@@ -139,10 +139,14 @@ class _Server:
         self._accepted: asyncio.Queue = asyncio.Queue()
         self._server: asyncio.Server | None = None
         self._transports: list[asyncio.BaseTransport] = []
+        self._writers: list[asyncio.StreamWriter] = []
         self._clients: list[_Client] = []
 
     async def __aenter__(self) -> _Server:
         def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            # The writer is kept until its transport is aborted: a StreamWriter collected while
+            # its transport is open warns "unclosed" (3.13+), for an answer that never closed it.
+            self._writers.append(writer)
             self._transports.append(writer.transport)
             self._accepted.put_nowait(writer)
 
