@@ -44,6 +44,9 @@ async def serve(next_job, handle, load_config):
 
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload)
+    # A TaskGroup keeps this short.  Its price: a handle() that raises cancels every job in
+    # flight and ends the service.  A long-lived service keeps its jobs in a set instead and
+    # drains them with asyncio.wait and a deadline, as in 9.2-9.3 and Exercise 9.1.
     try:
         async with asyncio.TaskGroup() as group:
             taking = group.create_task(take(group))
