@@ -70,6 +70,7 @@ run() {
     mount --rbind /dev "$root/dev"
     mount --rbind /sys "$root/sys"
     mount -t tmpfs tmpfs "$root/tmp"
+    mkdir -p "$root$repo"   # again: a clone under /tmp is under the fresh tmpfs now
     mount --bind "$repo" "$root$repo"
     if [ "$hide" = 1 ]; then
       for b in redis-server valkey-server; do
