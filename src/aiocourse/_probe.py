@@ -41,6 +41,7 @@ import functools
 import inspect
 import sys
 import threading
+import weakref
 from array import array
 from asyncio import base_events, events, format_helpers, futures
 from time import perf_counter
@@ -86,6 +87,9 @@ class Recording:
         self._ids = array("Q")
         self._coro: list[str | None] = []
         self._given: list[str | None] = []
+        # Eager tasks that had no name of their own at their first step: 3.11-3.12's
+        # asyncio.create_task names a task only after loop.create_task has returned.
+        self._unnamed: list[tuple[int, weakref.ref]] = []
         self._thread: list[str | None] = []
         # Flat columns of numbers, a record every few entries (one extend() per record is
         # cheaper than one append() per field):
@@ -328,6 +332,11 @@ def _create_task(self, coro, *args, **kwargs):
             inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
         rec._thread[i] = _thread_name()
         rec._given[i] = task_name(task) or rec._given[i]
+        if rec._given[i] is None or rec._given[i].startswith("Task-"):
+            try:  # the name may come after this returns: read it again when recording ends
+                rec._unnamed.append((i, weakref.ref(task)))
+            except TypeError:  # a Task-like object that takes no weak reference
+                pass
         t1 = perf_counter()
         if task.done():
             rec._s.extend((i, t0, t1, DONE))

@@ -250,6 +250,11 @@ class Timeline(Recording):
 
     def _settle(self) -> None:
         """Stop following the tasks that are still running; name them while we still can."""
+        for i, ref in self._unnamed:
+            task = ref()
+            name = _probe.task_name(task) if task is not None else None
+            if name is not None:
+                self._given[i] = name
         f = self._f
         finished = {int(i) for i in f[0::3]}
         if self._caller is not None:
@@ -344,6 +349,7 @@ class Timeline(Recording):
         for name in ("_created", "_ids", "_s", "_r", "_d", "_f"):
             setattr(self, name, None)
         self._coro = self._given = self._thread = self._others = self._lost = []
+        self._unnamed = []
         self._errors = {}
 
     # --- results ---------------------------------------------------------------------------
