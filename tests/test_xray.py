@@ -208,12 +208,22 @@ def test_views_draw_and_explore():
     assert isinstance(xr.plot(unit=UNIT, title="t"), Figure)
     view = xr.explore(unit=UNIT)
     assert repr(view) == f"<X-ray explorer: {len(xr.iterations)} iterations>"
-    slider = view.children[0].children[1]
+    back, forward, slider, play = view.children[0].children
     page = view.children[1]
     first = page.value
-    slider.value = 2
-    assert page.value != first and "Iteration 2 of" in page.value
+    assert back.disabled and not forward.disabled and "Iteration 1 of" in first
+    forward.click()
+    assert slider.value == 2 and page.value != first and "Iteration 2 of" in page.value
     assert "The selector" in page.value and "What it ran" in page.value
+    assert " 1 callbacks" not in page.value
+    back.click()
+    assert slider.value == 1 and page.value == first and back.disabled
+    slider.value = slider.max
+    assert forward.disabled and not back.disabled
+    forward.click()  # at the end: stays there
+    assert slider.value == slider.max
+    with pytest.raises(ValueError, match="unit must be a positive number"):
+        xr.explore(unit=0)
 
 
 def test_the_caller_gets_its_name_and_an_overdue_timer_is_told_apart():

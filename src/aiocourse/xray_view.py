@@ -104,51 +104,108 @@ def _colour(kind: str) -> str:
     return KIND_COLORS.get(kind, KIND_COLORS["callback"])[0]
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _duration(seconds: float, unit: float) -> str:
+    # Units where they say something; a step of a fraction of a millisecond in ms alone.
+    n = seconds / unit
+    if n < 0.01:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{n:.2f} units ({seconds * 1000:.1f} ms)"
+
+
+WORDS = ("<b>selector</b>: the part of the loop that waits for sockets, with a timeout set by "
+         "the next timer; <b>heap</b>: the loop's timers, soonest first; <b>ours</b>: started "
+         "by the code inside the X-ray's block; <b>the kernel's</b>: Jupyter's own callbacks "
+         "on the same loop.")
+
+
 def _page(it, k: int, total: int, unit: float) -> str:
     def u(seconds: float) -> str:
-        return f"{seconds / unit:.2f} units ({seconds * 1000:.1f} ms)"
+        return html.escape(_duration(seconds, unit))
 
-    asked = ("0: callbacks were ready, do not wait" if it.asked == 0 else
-             "none: no timer, wait for I/O as long as it takes" if it.asked is None else
-             f"{u(it.asked)}: until the next timer")
-    rows = [f"<h4 style='margin:4px 0'>Iteration {k} of {total}</h4>",
-            "<b>1. The selector</b> was asked to wait: " + html.escape(asked) +
-            f"; it waited {html.escape(u(it.waited))}; what woke it: "
-            f"<i>{html.escape(it.woke)}</i>.",
-            "<b>2. Timers in the heap</b> (ours) when it started waiting: " +
-            (", ".join(f"{html.escape(what)} due in {html.escape(u(due))}"
-                       for due, what in it.timers) or "none") + ".",
-            f"<b>3. The queue the loop took</b> ({it.queued} callbacks"
-            + (f", {it.queued - len(it.queue)} of them the kernel's or not shown" if
-               it.queued > len(it.queue) else "") + "): " +
-            (" → ".join(html.escape(q) for q in it.queue) or "none of ours") + ".",
+    if it.asked == 0:
+        asked = ("not to wait: a timer was already due" if it.overdue else
+                 "not to wait: callbacks were ready")
+    elif it.asked is None:
+        asked = "to wait for I/O as long as it takes (no timer in the heap)"
+    else:
+        asked = f"to wait at most {u(it.asked)}, until the next timer is due"
+    if it.asked == 0:
+        waited = "."
+    else:
+        woke = ("its timeout ran out: the timer fell due" if it.woke == "a timer" else
+                html.escape(it.woke))
+        waited = f"; it waited {u(it.waited)}, and what ended the wait: <i>{woke}</i>."
+        if it.asked and it.woke == "a timer" and it.waited > it.asked * 1.05:
+            waited += (" (Longer than asked: the operating system woke the loop late, as a "
+                       "busy machine does.)")
+    legend = " ".join(f"<span style='color:{colour}'>■</span> {html.escape(text)}"
+                      for kind, (colour, text) in KIND_COLORS.items()
+                      if any(s.kind == kind for s in it.steps))
+    hidden = it.queued - len(it.queue)
+    rows = [f"<h4 style='margin:0 0 4px 0'>Iteration {k} of {total}, "
+            f"{html.escape(_duration(it.began, unit))} after the X-ray began</h4>",
+            "<b>1. The selector</b> was asked " + asked + waited,
+            "<b>2. Timers in the heap</b> (ours) when it began to wait: " +
+            (", ".join(f"{html.escape(what)}, due in {u(due)}" for due, what in it.timers)
+             or "none") + ".",
+            f"<b>3. The queue the loop took</b> ({_plural(it.queued, 'callback')}"
+            + (f", {hidden} of them the kernel's or asyncio's own, not shown" if hidden else "")
+            + "): " + (" → ".join(html.escape(q) for q in it.queue) or "none of ours") + ".",
             "<b>4. What it ran</b>, in order:<ol style='margin:2px 0'>" +
             "".join(f"<li><span style='color:{_colour(s.kind)}'>■</span> "
-                    f"{html.escape(s.what)}: ran {html.escape(u(s.end - s.start))}"
+                    f"{html.escape(s.what)}: ran {u(s.end - s.start)}"
                     + (f" — resumed task <code>{html.escape(s.task)}</code>" if s.task else "")
                     + "</li>" for s in it.steps) + "</ol>"
-            + (f"and {it.others} callbacks of the kernel's own." if it.others else "")]
+            + (f"and {_plural(it.others, 'callback')} of the kernel's own."
+               if it.others else ""),
+            (legend + "<br>" if legend else "") +
+            f"<span style='color:#555;font-size:12px'>{WORDS}</span>"]
     return "<div style='font-size:13px;line-height:1.5'>" + "<br>".join(rows) + "</div>"
 
 
 def explorer(iterations: Sequence, unit: float = 1.0):
-    """A slider (with play and step buttons) over the iterations, and the page of the one
-    selected.  Needs ipywidgets (in the course's requirements)."""
+    """Previous and next buttons, a slider and a play button over the iterations, and the
+    page of the one selected.  Needs ipywidgets (in the course's requirements)."""
     import ipywidgets as widgets
 
+    if not unit > 0:
+        raise ValueError(f"unit must be a positive number of seconds, not {unit!r}")
     if not iterations:
         raise ValueError("nothing to explore: the X-ray recorded no iteration of your code")
     total = len(iterations)
     pages = [_page(it, k, total, unit) for k, it in enumerate(iterations, 1)]
-    page = widgets.HTML(pages[0])
+    # A fixed height, so that the notebook below does not jump as pages of different lengths
+    # are shown; a long page scrolls.
+    page = widgets.HTML(pages[0], layout=widgets.Layout(height="24em", overflow="auto"))
     slider = widgets.IntSlider(value=1, min=1, max=total, description="iteration",
+                               tooltip="the iteration shown (drag, or click and use ← →)",
                                continuous_update=True)
-    play = widgets.Play(value=1, min=1, max=total, interval=1200, description="play")
+    back = widgets.Button(description="◀ previous", tooltip="the iteration before",
+                          layout=widgets.Layout(width="auto"))
+    forward = widgets.Button(description="next ▶", tooltip="the iteration after",
+                             layout=widgets.Layout(width="auto"))
+    play = widgets.Play(value=1, min=1, max=total, interval=1500, show_repeat=False,
+                        tooltip="play: one iteration every 1.5 s")
     widgets.jslink((play, "value"), (slider, "value"))
-    slider.observe(lambda change: setattr(page, "value", pages[change["new"] - 1]), "value")
+
+    def show(change) -> None:
+        page.value = pages[change["new"] - 1]
+        back.disabled, forward.disabled = change["new"] == 1, change["new"] == total
+
+    def step(by: int) -> None:
+        slider.value = min(max(slider.value + by, 1), total)
+
+    back.on_click(lambda _: step(-1))
+    forward.on_click(lambda _: step(1))
+    slider.observe(show, "value")
+    show({"new": 1})
 
     class Explorer(widgets.VBox):
         def __repr__(self) -> str:  # what a notebook stores as text: the same every run
             return f"<X-ray explorer: {total} iterations>"
 
-    return Explorer([widgets.HBox([play, slider]), page])
+    return Explorer([widgets.HBox([back, forward, slider, play]), page])
