@@ -147,9 +147,9 @@ def _page(it, k: int, total: int, unit: float) -> str:
                       if any(s.kind == kind for s in it.steps))
     hidden = it.queued - len(it.queue)
     rows = [f"<h4 style='margin:0 0 4px 0'>Iteration {k} of {total}, "
-            f"{html.escape(_duration(it.began, unit))} after the X-ray began</h4>",
+            f"{it.began / unit:.2f} units after the X-ray began</h4>",
             "<b>1. The selector</b> was asked " + asked + waited,
-            "<b>2. Timers in the heap</b> (ours) when it began to wait: " +
+            "<b>2. Timers in the heap</b> (ours) at the selector: " +
             (", ".join(f"{html.escape(what)}, due in {u(due)}" for due, what in it.timers)
              or "none") + ".",
             f"<b>3. The queue the loop took</b> ({_plural(it.queued, 'callback')}"
@@ -158,7 +158,7 @@ def _page(it, k: int, total: int, unit: float) -> str:
             "<b>4. What it ran</b>, in order:<ol style='margin:2px 0'>" +
             "".join(f"<li><span style='color:{_colour(s.kind)}'>■</span> "
                     f"{html.escape(s.what)}: ran {u(s.end - s.start)}"
-                    + (f" — resumed task <code>{html.escape(s.task)}</code>" if s.task else "")
+                    + (f" — a step of task <code>{html.escape(s.task)}</code>" if s.task else "")
                     + "</li>" for s in it.steps) + "</ol>"
             + (f"and {_plural(it.others, 'callback')} of the kernel's own."
                if it.others else ""),
@@ -189,7 +189,7 @@ def explorer(iterations: Sequence, unit: float = 1.0):
     forward = widgets.Button(description="next ▶", tooltip="the iteration after",
                              layout=widgets.Layout(width="auto"))
     play = widgets.Play(value=1, min=1, max=total, interval=1500, show_repeat=False,
-                        tooltip="play: one iteration every 1.5 s")
+                        tooltip="▶ play on from here, an iteration every 1.5 s; ■ back to 1")
     widgets.jslink((play, "value"), (slider, "value"))
 
     def show(change) -> None:
