@@ -625,6 +625,10 @@ def test_what_a_task_waits_for_is_recorded():
         async def on_task(t):
             await t
 
+        # The thread waits for the gate, opened only once every task has suspended: a thread
+        # done before its task awaits the future would let the task finish in its first slice
+        # (wrap_future sets the result at once when it is already done: seen once on 3.15).
+        gate = threading.Event()
         async with Timeline() as tl:
             await lock.acquire()
             sleeper = asyncio.create_task(work(1), name="sleep")
@@ -633,13 +637,14 @@ def test_what_a_task_waits_for_is_recorded():
                      asyncio.create_task(event.wait(), name="event"),
                      asyncio.create_task(on_lock(), name="lock"),
                      asyncio.create_task(on_task(sleeper), name="task"),
-                     asyncio.create_task(asyncio.to_thread(time.sleep, 0), name="thread"),
+                     asyncio.create_task(asyncio.to_thread(gate.wait, 10), name="thread"),
                      asyncio.create_task(asyncio.sleep(0), name="yield")]
             await asyncio.sleep(UNIT / 2)
             sem.release()
             queue.put_nowait(1)
             event.set()
             lock.release()
+            gate.set()
             await asyncio.gather(sleeper, *tasks)
         return tl
 
