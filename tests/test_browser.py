@@ -42,9 +42,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
 # The notebooks opened in the browser: the index and richer ones (raises-exception cells and
-# several timelines).  Add names here to test more.
-NOTEBOOKS = ["00_index.ipynb", "03_tasks_and_futures.ipynb", "10_loop_in_another_thread.ipynb",
-             "13_master_worker_redis.ipynb"]
+# several timelines); 01 because Run All there was once reported to leave cells 8-12 without a
+# count (it did not: with JupyterLab's default windowing a cell scrolled out of view shows its
+# new prompt only when scrolled back to; the saved file had 1-12).  Add names to test more.
+NOTEBOOKS = ["00_index.ipynb", "01_asyncio_in_jupyter.ipynb", "03_tasks_and_futures.ipynb",
+             "10_loop_in_another_thread.ipynb", "13_master_worker_redis.ipynb"]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
