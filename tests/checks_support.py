@@ -35,7 +35,16 @@ def _threads() -> list[str]:
                   if not t.name.startswith(("asyncio_", "asyncio-waitpid-")))
 
 
-def _children() -> set[int]:
+# multiprocessing's helpers: started by the first process pool (the forkserver is 3.14's default
+# start method on Linux), they serve every later one and end with this process.
+_MP_HELPERS = ("from multiprocessing.resource_tracker import main",
+               "from multiprocessing.forkserver import main")
+
+
+def living_children() -> set[int]:
+    """This process's child processes that are alive (no zombies), without what stays for the
+    process's life by design: its shared Redis server (as in a notebook) and multiprocessing's
+    resource tracker and forkserver."""
     from aiocourse import redis_server
 
     shared = redis_server._shared  # the one Redis of the process, as in a notebook: it stays
@@ -45,8 +54,11 @@ def _children() -> set[int]:
         if child.pid in keep:
             continue
         try:
-            if child.status() != psutil.STATUS_ZOMBIE:
-                alive.add(child.pid)
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if any(h in " ".join(child.cmdline()) for h in _MP_HELPERS):
+                continue
+            alive.add(child.pid)
         except psutil.NoSuchProcess:
             pass
     return alive
@@ -63,14 +75,15 @@ def run_check(check, answer, capsys, *, quiet: bool = True) -> tuple[bool, str]:
     async def main():
         loop = asyncio.get_running_loop()
         handler = loop.get_exception_handler()
-        threads, children = _threads(), _children()
+        threads, children = _threads(), living_children()
         ok = await check(answer)
         left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         assert not left, f"tasks left: {left}"
         assert loop.get_debug() is False, "debug mode left on"
         assert loop.get_exception_handler() is handler, "the loop's exception handler changed"
         assert _threads() == threads, f"threads left: {_threads()}"
-        assert not (_children() - children), f"child processes left: {_children() - children}"
+        left = living_children() - children
+        assert not left, f"child processes left: {left}"
         return ok
 
     log_handlers = list(logging.getLogger("asyncio").handlers)

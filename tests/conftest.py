@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import warnings
 
+import psutil
 import pytest
+from checks_support import living_children
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -19,3 +22,20 @@ def frozen_heap():
     gc.collect()
     gc.freeze()
     yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_child_outlives_its_file(request):
+    """Say which test file left a child process running (a warning in the summary, with its
+    command line): later files in the same xdist worker would otherwise see it as theirs."""
+    before = living_children()
+    yield
+    left = []
+    for pid in sorted(living_children() - before):
+        try:
+            left.append(f"{pid} {' '.join(psutil.Process(pid).cmdline())[:120]}")
+        except psutil.NoSuchProcess:
+            pass
+    if left:
+        warnings.warn(f"{request.node.nodeid} left child processes running: {left}",
+                      pytest.PytestWarning, stacklevel=1)

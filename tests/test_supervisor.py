@@ -6,8 +6,8 @@ import asyncio
 import os
 import signal
 
-import psutil
 import pytest
+from checks_support import living_children
 
 from aiocourse import Timeline
 from aiocourse.supervisor import TIMELINE_FILE, Service, save_timeline
@@ -33,8 +33,19 @@ def run(coro):
     return asyncio.run(coro)
 
 
+_before: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _children_before():
+    """What the test process already runs when a test starts (the shared Redis, a process of
+    another test file) is not the test's: children() reports only what the test left."""
+    _before.clear()
+    _before.update(living_children())
+
+
 def children() -> list[int]:
-    return [c.pid for c in psutil.Process().children(recursive=True)]
+    return sorted(living_children() - _before)
 
 
 def test_signals_marks_and_status():
