@@ -484,8 +484,13 @@ def _describe_fileobj(loop, fileobj) -> str:
         sock.detach()
 
 
+def _plural(n: float, word: str) -> str:
+    """ "1 unit", "2.5 units", "3 callbacks": the text views' counts and durations."""
+    return f"{n:g} {word}" + ("" if n == 1 else "s")
+
+
 def _units_text(n: float) -> str:
-    return f"{n:g} unit" + ("" if n == 1 else "s")
+    return _plural(n, "unit")
 
 
 def _asked_text(it: Iteration, unit: float) -> str:

@@ -19,6 +19,7 @@ from matplotlib.patches import FancyBboxPatch, Patch
 
 from .notebook import enable_figure_display
 from .timeline import round_late
+from .xray import _plural
 
 __all__ = ["plot_iterations", "explorer", "KIND_COLORS"]
 
@@ -39,7 +40,7 @@ def _asked(it, unit: float) -> str:
     if it.asked is None:
         return "wait for I/O"
     n = round(it.asked / unit, 1)
-    return f"wait ≤ {n:g} unit" + ("" if n == 1 else "s")
+    return f"wait ≤ {_plural(n, 'unit')}"
 
 
 def plot_iterations(iterations: Sequence, unit: float = 1.0, title: str | None = None) -> Figure:
@@ -79,7 +80,7 @@ def plot_iterations(iterations: Sequence, unit: float = 1.0, title: str | None =
             label = step.what if len(step.what) <= 24 else step.what[:23] + "…"
             held = round_late((step.end - step.start) / unit)
             if held >= 2:  # it held the thread: the loop could do nothing else meanwhile
-                label += f"\n(held the thread {held:g} unit{'' if held == 1 else 's'})"
+                label += f"\n(held the thread {_plural(held, 'unit')})"
             ax.text(x + 0.45, y - 0.43, label, ha="center", va="center", fontsize=6.5,
                     color="white")
         if len(steps) > STEPS_SHOWN:
@@ -102,10 +103,6 @@ def plot_iterations(iterations: Sequence, unit: float = 1.0, title: str | None =
 
 def _colour(kind: str) -> str:
     return KIND_COLORS.get(kind, KIND_COLORS["callback"])[0]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _duration(seconds: float, unit: float) -> str:
