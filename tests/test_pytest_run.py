@@ -44,6 +44,21 @@ def test_leaves_no_folder_and_no_path(monkeypatch):
     assert tempfile.gettempdir() + os.sep + "aiocourse-pytest-" not in run.output
 
 
+def test_reads_the_same_on_a_ci_machine(monkeypatch):
+    # pytest prints messages in full when CI or BUILD_NUMBER is set (CI machines set CI=true):
+    # the child never sees them, so the stored transcript is what CI gets.
+    failing = {"test_a.py": "def test_x():\n    raise RuntimeError('x' * 300 + '\\nsecond line')\n"}
+    for name in ("CI", "BUILD_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    laptop = run_pytest(failing).output
+    summary = [line for line in laptop.splitlines() if line.startswith("FAILED")]
+    assert len(summary) == 1 and summary[0].endswith("...") and len(summary[0]) <= 100, laptop
+    for name in ("CI", "BUILD_NUMBER"):
+        monkeypatch.setenv(name, "true")
+        assert run_pytest(failing).output == laptop, name
+        monkeypatch.delenv(name)
+
+
 def test_ini_and_plugins_are_its_own():
     # The course's pyproject.toml asks for nbval and xdist; the child reads only its ini.
     run = run_pytest({"test_a.py": "import pytest\n\n@pytest.mark.slow\ndef test_x():\n    pass\n"},

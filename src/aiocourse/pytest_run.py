@@ -12,7 +12,8 @@ with ``-q -p no:cacheprovider``, and loads only the plugins named, by the names 
 installed, which a project of yours would not have).
 The child is killed at ``timeout`` and the folder removed; paths and durations are taken out of
 the transcript (and line numbers inside the standard library, which change between Pythons),
-so it reads the same on every run, machine and Python.
+and the variables by which pytest knows it runs on CI are not passed on, so it reads the same
+on every run, machine and Python, in CI or not.
 """
 
 from __future__ import annotations
@@ -120,8 +121,11 @@ def run_pytest(files: Mapping[str, str], *args: str, plugins: Sequence[str] = ()
         command += list(args)
         env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1",
                    PYTHONIOENCODING="utf-8", PYTHON_COLORS="0", NO_COLOR="1", COLUMNS="100")
+        # CI and BUILD_NUMBER make pytest print every message in full (no trimming of the short
+        # summary to the width, no truncated assertion diffs): a CI machine's transcript would
+        # differ from a laptop's, so the child never sees them.
         for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONASYNCIODEBUG", "FORCE_COLOR",
-                     "PY_COLORS", "PYTHONWARNINGS"):
+                     "PY_COLORS", "PYTHONWARNINGS", "CI", "BUILD_NUMBER"):
             env.pop(name, None)
         try:
             done = subprocess.run(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
