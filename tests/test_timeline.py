@@ -748,8 +748,12 @@ def _square(x):  # module level: picklable, and shareable with another interpret
 
 def test_calls_sent_to_another_process_or_interpreter_are_recorded():
     import concurrent.futures as cf
+    import multiprocessing
 
-    pools = [("process pool", cf.ProcessPoolExecutor(1))]
+    # forkserver, 3.14's default, on every Python: fork (3.11-3.13's) warns that this process
+    # has threads (a fork child of a threaded process may deadlock).
+    forkserver = multiprocessing.get_context("forkserver")
+    pools = [("process pool", cf.ProcessPoolExecutor(1, mp_context=forkserver))]
     if hasattr(cf, "InterpreterPoolExecutor"):  # 3.14+
         pools.append(("interpreter pool", cf.InterpreterPoolExecutor(1)))
 
