@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import sys
 import threading
@@ -784,3 +785,22 @@ def test_from_spans_rebuilds_a_finished_timeline_and_refuses_bad_input():
         Timeline.from_spans([("work", 0, 1)], 1.0)
     with pytest.raises(ValueError, match="seconds"):
         Timeline.from_spans(tl.spans, -1)
+
+
+def test_callbacks_are_described_by_the_object_they_run_on():
+    class Protocol:
+        def connection_made(self, transport):
+            pass
+
+    class ResponseHandler(Protocol):
+        pass
+
+    class Transport:
+        pass
+
+    handler = ResponseHandler()
+    assert _probe.describe(handler.connection_made, (Transport(),)) == \
+        "ResponseHandler.connection_made(Transport)"  # not Protocol..., not "<test_...>"
+    assert _probe.describe(print, ("a long text to cut",)) == "print('a long t...)"
+    assert _probe.describe(functools.partial(handler.connection_made, 7), ()) == \
+        "ResponseHandler.connection_made(7)"

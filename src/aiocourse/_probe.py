@@ -500,8 +500,22 @@ def describe(func, args: tuple) -> str:
             func, args = args[0], args[1:]
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
     name = name.rpartition("<locals>.")[2]  # a function defined inside a test or a cell
-    shown = ", ".join(short_repr(a, 12) for a in args)
+    owner = getattr(func, "__self__", None)
+    if owner is not None and not isinstance(owner, type) and "." in name and \
+            getattr(func, "__func__", None) is not None:
+        # A method inherited from a base class: name the object's own class (aiohttp's
+        # ResponseHandler, not the BaseProtocol that defines connection_made).
+        name = f"{type(owner).__qualname__.rpartition('<locals>.')[2]}.{name.rpartition('.')[2]}"
+    shown = ", ".join(_short_arg(a) for a in args)
     return f"{name}({shown})"
+
+
+def _short_arg(obj: object) -> str:
+    # An object shown as <...> (a transport, a future) reads better as its type than cut short.
+    text = repr(obj)
+    if len(text) > 12 and text.startswith("<"):
+        return type(obj).__name__
+    return short_repr(obj, 12)
 
 
 def short_repr(obj: object, limit: int = 40) -> str:
