@@ -27,7 +27,17 @@ def test_renames(before, after):
 
 @pytest.mark.parametrize("text", [
     "about 10.4 hours", "7.5 s", "| 4.6 / 8.3 / 7.2 |", "Python 3.13", "UNIT = 0.05",
-    "15.0 s", "8.0x",
+    "15.0 s", "8.0x", "4.6, 8.3, 7.2",
 ])
 def test_leaves_numbers_that_are_not_references(text):
     assert renumber.rewriter(MAPPING, {})(text) == text
+
+
+def test_a_list_of_numbers_is_left_and_reported():
+    log = []
+    rewrite = renumber.rewriter(MAPPING, {}, log)
+    assert rewrite("(13.3, 13.6) and 7.2") == "(13.3, 13.6) and 8.2"
+    left = [line for line in log if line.startswith(renumber.LEFT)]
+    assert len(left) == 1 and "(13.3, 13.6)" in left[0]  # one entry per list, not per number
+    assert rewrite("Python 3.12, 3.13") == "Python 3.12, 3.13" and len(log) == 2
+    assert rewrite("13.3, 13.6, 13.8") == "13.3, 13.6, 13.8" and len(log) == 3

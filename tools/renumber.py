@@ -8,7 +8,8 @@ renames notebooks/OLD_*.ipynb and notebooks/solutions/OLD_*.py (with git mv), an
 at once (so 07=08 08=10 is not 07 -> 10), every reference to those numbers in the course's text:
 file names (`08_ctrl_c_and_shutdown.ipynb`), titles and sections (`# 08 · `, `## 07.3`),
 exercises (`Exercise 7.2`, `Exercise("7.2"`), "notebook 08", "notebooks 13 and 14", section
-references such as "11.5" or "§11.5", and the README's course map (`| 07 |`).  Stored outputs
+references such as "11.5" or "§11.5", and the README's course map (`| 07 |`).  A list
+of numbers ("(13.3, 13.6)", or figures "4.6, 8.3") is left and listed for a human.  Stored outputs
 are not touched (re-run the notebooks afterwards: `make notebooks`).  `--insert` moves a draft
 notebook (already numbered as it should be) and its solution file (drafts/solutions/) in; files
 named after a draft's topic (its checks module and their tests) are left as they are.
@@ -61,6 +62,9 @@ VERSION_BEFORE = re.compile(
     r"[\s=]*|[<>=~]=?\s*|\bv)$")
 
 
+LEFT = "left as it is: "  # how the log marks a number it did not rewrite
+
+
 def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | None = None):
     """A function rewriting one text: every reference form at once.  Section references
     ("11.5") are the only guessed form: each one rewritten is added to ``log`` with its
@@ -85,9 +89,16 @@ def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | No
     # N.k with N a notebook number, not a decimal (3.12, 0.05), not a quantity (10.5 s, 10.4
     # hours) and not a figure in a table of figures ("4.6 / 8.3 / 7.2")
     section_re = re.compile(
-        r"(?<![\w.\-/:])(?<!/ )(\d{1,2})\.([1-9]\d?|0(?= [A-Z]))"
+        r"(?<![\w.\-/:])(?<!/ )(?<!\d\.\d, )(?<!\d\.\d\d, )(?<!\d\.\d,)"
+        r"(\d{1,2})\.([1-9]\d?|0(?= [A-Z]))"
         r"(?![\d.]|\s*(?:s\b|ms\b|units?\b|x\b|hours?\b|minutes?\b|h\b|min\b|%|GiB|MB|KiB|"
         r"/|\*|\+|,\s*\d))")
+
+    # "(13.3, 13.6)" and "4.6, 8.3" look alike: a list of numbers is left as it is (section_re
+    # takes no number before or after ", digit") and logged, for a human to rename by hand
+    # where it is a list of sections.
+    listed_re = re.compile(r"(?<![\w.\-/:])(?<!/ )(?<!\d\.\d, )(?<!\d\.\d\d, )(?<!\d\.\d,)"
+                           r"(\d{1,2})\.([1-9]\d?)(?=,\s*\d)")  # a list's first number
 
     def sub_notebooks(m: re.Match) -> str:
         def one(n: re.Match) -> str:
@@ -120,6 +131,13 @@ def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | No
         # Sections only where the number cannot be a file's (already rewritten above).
         if sections:
             text = section_re.sub(sub_section, text)
+            if log is not None:
+                for m in listed_re.finditer(text):
+                    if num(m[1]) is not None and not VERSION_BEFORE.search(
+                            text, max(m.start() - 40, 0), m.start()):
+                        start = max(m.start() - 30, 0)
+                        context = text[start:m.end() + 15].replace("\n", " ")
+                        log.append(f"{LEFT}{context}")
         return text
 
     return rewrite
@@ -161,9 +179,9 @@ def renumber(mapping: dict[int, int], inserts: list[Path], dry_run: bool = False
             new_raw = json.dumps(nb, sort_keys=True, indent=1, separators=(",", ": "),
                                  ensure_ascii=False) + "\n"
         else:
-            # Benchmarks hold measured figures, and this file examples: no section guessing.
+            # Measured figures (bench), and examples (this file, its test): no section guessing.
             new_raw = rewrite(raw, sections=path.parent.name != "bench"
-                              and path.name != "renumber.py")
+                              and path.name not in ("renumber.py", "test_renumber.py"))
         if new_raw != raw:
             changed.append(str(path.relative_to(ROOT)))
             if not dry_run:
@@ -176,9 +194,12 @@ def renumber(mapping: dict[int, int], inserts: list[Path], dry_run: bool = False
             else []
     if clash:
         raise SystemExit(f"renumbering would overwrite {clash}: map those numbers too")
+    left = [f"{LEFT}...{line[len(LEFT):]}... (a section? rename it by hand)"
+            for line in log if line.startswith(LEFT)]
     if dry_run:
         return changed + [f"{a.name} -> {b.name}" for a, b in moves] + \
-            [f"section reference: ...{line}..." for line in log]
+            [f"section reference: ...{line}..." for line in log if not line.startswith(LEFT)] \
+            + left
     # Two passes through temporary names: 07 -> 08 while 08 -> 10 must not collide.
     staged = []
     for a, b in moves:
@@ -193,7 +214,7 @@ def renumber(mapping: dict[int, int], inserts: list[Path], dry_run: bool = False
         if solution.exists():
             shutil.move(solution, NOTEBOOKS / "solutions" / solution.name)
         changed.append(f"inserted {draft.name}")
-    return changed + [f"{a.name} -> {b.name}" for a, b in moves]
+    return changed + [f"{a.name} -> {b.name}" for a, b in moves] + left
 
 
 def _git_mv(a: Path, b: Path) -> None:
