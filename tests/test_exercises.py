@@ -101,3 +101,22 @@ def test_misuse():
                 pass
 
     asyncio.run(twice())
+
+
+def test_script_holds_the_answers_source(capsys):
+    async def check(answer) -> bool:
+        ex = Exercise("0.2", "a script of the answer")
+        async with ex.attempt():
+            script = ex.script(answer, "{source}\nprint({name}.__name__, {unit})", unit=3)
+            ex.expect(script.startswith("async def right(x):") and
+                      script.endswith("print(right.__name__, 3)"), "the script", got=script)
+        return ex.report()
+
+    assert asyncio.run(check(right))
+    assert not asyncio.run(check(lambda x: x))
+    assert "an async function (defined with `async def`)" in capsys.readouterr().out
+    namespace: dict = {}
+    exec("async def made_by_exec():\n    pass\n", namespace)  # no source file to read
+    assert not asyncio.run(check(namespace["made_by_exec"]))
+    out = capsys.readouterr().out
+    assert "a function whose source can be read" in out and "define it with `async def`" in out

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -102,6 +104,22 @@ class Exercise:
             self.expect(False, "an async function (defined with `async def`)",
                         got=type(made).__name__, stop=True)
         return made
+
+    def script(self, answer: Any, harness: str, **fields: Any) -> str:
+        """A script for a child process: ``harness`` with the source of the learner's
+        ``async def`` as ``{source}`` and its name as ``{name}`` (and ``fields``).  Anything but
+        an async function whose source can be read is a failed expectation ending the attempt."""
+        if not inspect.iscoroutinefunction(answer):
+            self.expect(False, "an async function (defined with `async def`)",
+                        got=type(answer).__name__, stop=True)
+        try:
+            source = textwrap.dedent(inspect.getsource(answer))
+        except (OSError, TypeError):
+            self.expect(False, "a function whose source can be read",
+                        got=f"cannot read the source of {answer!r}: define it with `async def` "
+                            "in a cell", stop=True)
+            raise  # pragma: no cover - expect(stop=True) raised already
+        return harness.format(source=source.strip(), name=answer.__name__, **fields)
 
     async def timed(self, awaitable: Awaitable[T], timeout: float = 5.0) -> tuple[T, Run]:
         """``run()``, also telling when it started and ended: (result, Run)."""

@@ -12,8 +12,6 @@ gives the answer real tasks of the check's own and looks at their states.
 from __future__ import annotations
 
 import asyncio
-import inspect
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -57,28 +55,13 @@ except KeyboardInterrupt:
 '''
 
 
-def _service_script(answer: Callable[..., Any]) -> str:
-    try:
-        source = textwrap.dedent(inspect.getsource(answer))
-    except (OSError, TypeError) as exc:
-        raise ValueError(f"cannot read the source of {answer!r}: define it with `async def` "
-                         "in a cell") from exc
-    return _SERVICE_HARNESS.format(source=source.strip(), name=answer.__name__)
-
-
 async def check_graceful_service(answer: Callable[..., Any]) -> bool:
     """Exercise 8.1: ``await answer(jobs, handle)`` runs ``await handle(job)`` for each job in
     turn; on Ctrl+C it finishes the job in progress, starts no other, and returns the list of
     finished jobs.  It runs as a script in a child process that gets a real SIGINT."""
     ex = Exercise("8.1", "stop on Ctrl+C without losing the job in progress")
     async with ex.attempt():
-        if not inspect.iscoroutinefunction(answer):
-            ex.expect(False, "an async function (defined with `async def`)",
-                      got=type(answer).__name__, stop=True)
-        try:
-            script = _service_script(answer)
-        except ValueError as exc:
-            ex.expect(False, "a function whose source can be read", got=str(exc), stop=True)
+        script = ex.script(answer, _SERVICE_HARNESS)
         # PYTHON_COLORS=0: no colour codes in tracebacks on 3.13, even under FORCE_COLOR=1.
         run = await asyncio.to_thread(run_script, script, timeout=5,
                                       env={"PYTHON_COLORS": "0"})

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import signal
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -217,15 +216,6 @@ asyncio.run(main())
 '''
 
 
-def _service_script(answer: Callable[..., Any]) -> str:
-    try:
-        source = textwrap.dedent(inspect.getsource(answer))
-    except (OSError, TypeError) as exc:
-        raise ValueError(f"cannot read the source of {answer!r}: define it with `async def` "
-                         "in a cell") from exc
-    return _HARNESS.format(source=source.strip(), name=answer.__name__, unit=SERVICE_UNIT)
-
-
 async def _supervise(service: Service) -> None:
     """What the check does to the running service, each step after the service's answer to the
     last; it stops at the first answer that does not come, and the transcript tells the rest."""
@@ -256,13 +246,7 @@ async def check_service(answer: Callable[..., Any]) -> bool:
     waits for the running ones and returns how many it started.  Real signals, in a child."""
     ex = Exercise("9.2", "a service that reloads and stops")
     async with ex.attempt():
-        if not inspect.iscoroutinefunction(answer):
-            ex.expect(False, "an async function (defined with `async def`)",
-                      got=type(answer).__name__, stop=True)
-        try:
-            script = _service_script(answer)
-        except ValueError as exc:
-            ex.expect(False, "a function whose source can be read", got=str(exc), stop=True)
+        script = ex.script(answer, _HARNESS, unit=SERVICE_UNIT)
         async with Service(script, files={"config.json": '{"version": 1}'},
                            timeout=5) as service:
             await _supervise(service)
