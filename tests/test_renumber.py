@@ -34,10 +34,10 @@ def test_leaves_numbers_that_are_not_references(text):
 
 
 def test_a_list_of_numbers_is_left_and_reported():
-    log = []
-    rewrite = renumber.rewriter(MAPPING, {}, log)
+    log, left = [], []
+    rewrite = renumber.rewriter(MAPPING, {}, log, left)
     assert rewrite("(13.3, 13.6) and 7.2") == "(13.3, 13.6) and 8.2"
-    left = [line for line in log if line.startswith(renumber.LEFT)]
+    assert len(log) == 1 and "7.2" in log[0]  # the section it renamed
     assert len(left) == 1 and "(13.3, 13.6)" in left[0]  # one entry per list, not per number
-    assert rewrite("Python 3.12, 3.13") == "Python 3.12, 3.13" and len(log) == 2
-    assert rewrite("13.3, 13.6, 13.8") == "13.3, 13.6, 13.8" and len(log) == 3
+    assert rewrite("Python 3.12, 3.13") == "Python 3.12, 3.13" and len(left) == 1
+    assert rewrite("13.3, 13.6, 13.8") == "13.3, 13.6, 13.8" and len(left) == 2

@@ -62,13 +62,16 @@ VERSION_BEFORE = re.compile(
     r"[\s=]*|[<>=~]=?\s*|\bv)$")
 
 
-LEFT = "left as it is: "  # how the log marks a number it did not rewrite
+# Where a section number may begin: not inside a word, a path, a version or a table of figures
+# ("4.6 / 8.3"), and not after a number and a comma (a list: see listed_re).
+_SECTION_START = r"(?<![\w.\-/:])(?<!/ )(?<!\d\.\d, )(?<!\d\.\d\d, )(?<!\d\.\d,)"
 
 
-def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | None = None):
+def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | None = None,
+             left: list[str] | None = None):
     """A function rewriting one text: every reference form at once.  Section references
     ("11.5") are the only guessed form: each one rewritten is added to ``log`` with its
-    context, for a human to read."""
+    context, and each list of numbers left as it is to ``left``, for a human to read."""
 
     def num(n: str, width: int | None = None) -> str | None:
         new = mapping.get(int(n))
@@ -89,16 +92,14 @@ def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | No
     # N.k with N a notebook number, not a decimal (3.12, 0.05), not a quantity (10.5 s, 10.4
     # hours) and not a figure in a table of figures ("4.6 / 8.3 / 7.2")
     section_re = re.compile(
-        r"(?<![\w.\-/:])(?<!/ )(?<!\d\.\d, )(?<!\d\.\d\d, )(?<!\d\.\d,)"
-        r"(\d{1,2})\.([1-9]\d?|0(?= [A-Z]))"
+        _SECTION_START + r"(\d{1,2})\.([1-9]\d?|0(?= [A-Z]))"
         r"(?![\d.]|\s*(?:s\b|ms\b|units?\b|x\b|hours?\b|minutes?\b|h\b|min\b|%|GiB|MB|KiB|"
         r"/|\*|\+|,\s*\d))")
 
     # "(13.3, 13.6)" and "4.6, 8.3" look alike: a list of numbers is left as it is (section_re
     # takes no number before or after ", digit") and logged, for a human to rename by hand
     # where it is a list of sections.
-    listed_re = re.compile(r"(?<![\w.\-/:])(?<!/ )(?<!\d\.\d, )(?<!\d\.\d\d, )(?<!\d\.\d,)"
-                           r"(\d{1,2})\.([1-9]\d?)(?=,\s*\d)")  # a list's first number
+    listed_re = re.compile(_SECTION_START + r"(\d{1,2})\.([1-9]\d?)(?=,\s*\d)")  # its first
 
     def sub_notebooks(m: re.Match) -> str:
         def one(n: re.Match) -> str:
@@ -131,13 +132,12 @@ def rewriter(mapping: dict[int, int], names: dict[str, str], log: list[str] | No
         # Sections only where the number cannot be a file's (already rewritten above).
         if sections:
             text = section_re.sub(sub_section, text)
-            if log is not None:
+            if left is not None:
                 for m in listed_re.finditer(text):
                     if num(m[1]) is not None and not VERSION_BEFORE.search(
                             text, max(m.start() - 40, 0), m.start()):
                         start = max(m.start() - 30, 0)
-                        context = text[start:m.end() + 15].replace("\n", " ")
-                        log.append(f"{LEFT}{context}")
+                        left.append(text[start:m.end() + 15].replace("\n", " "))
         return text
 
     return rewrite
@@ -159,7 +159,8 @@ def renumber(mapping: dict[int, int], inserts: list[Path], dry_run: bool = False
                 moves.append((solution, solution.with_name(new_name[:-6] + ".py")))
             # a module named after the notebook keeps its name (checks/<topic_words>.py)
     log: list[str] = []
-    rewrite = rewriter(mapping, names, log)
+    lists: list[str] = []
+    rewrite = rewriter(mapping, names, log, lists)
     changed = []
     # A draft's own modules (checks/<topic>.py, tests/test_checks_<topic>.py) are numbered as
     # the draft is, already: not rewritten.
@@ -194,12 +195,10 @@ def renumber(mapping: dict[int, int], inserts: list[Path], dry_run: bool = False
             else []
     if clash:
         raise SystemExit(f"renumbering would overwrite {clash}: map those numbers too")
-    left = [f"{LEFT}...{line[len(LEFT):]}... (a section? rename it by hand)"
-            for line in log if line.startswith(LEFT)]
+    left = [f"left as it is: ...{line}... (sections? rename them by hand)" for line in lists]
     if dry_run:
         return changed + [f"{a.name} -> {b.name}" for a, b in moves] + \
-            [f"section reference: ...{line}..." for line in log if not line.startswith(LEFT)] \
-            + left
+            [f"section reference: ...{line}..." for line in log] + left
     # Two passes through temporary names: 07 -> 08 while 08 -> 10 must not collide.
     staged = []
     for a, b in moves:
