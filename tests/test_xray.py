@@ -9,7 +9,7 @@ import time
 import pytest
 from matplotlib.figure import Figure
 
-from aiocourse import Timeline, _probe
+from aiocourse import Timeline, _probe, xray
 from aiocourse.loop_thread import LoopThread
 from aiocourse.xray import XRay
 
@@ -241,3 +241,11 @@ def test_the_caller_gets_its_name_and_an_overdue_timer_is_told_apart():
     assert "did not wait: a timer was already due" in text
     with pytest.raises(TypeError, match="caller='main'"):
         XRay(caller="")
+
+
+def test_what_woke_the_loop_counts_repeats():
+    # Four connections that became writable together read as one entry, not four.
+    assert xray._counted(("a TCP connection writable",) * 4 + ("a listening socket readable",)) \
+        == "a TCP connection writable ×4, a listening socket readable"
+    assert xray._counted(("a", "b", "a")) == "a ×2, b"
+    assert xray._counted(()) == ""

@@ -254,7 +254,7 @@ class XRay:
             return
         kinds = {s.kind for s in o.steps}
         if o.io:
-            woke = "I/O: " + ", ".join(o.io)
+            woke = "I/O: " + _counted(o.io)
         elif "timer" in kinds:
             woke = "a timer"
         elif "threadsafe" in kinds:
@@ -482,6 +482,14 @@ def _describe_fileobj(loop, fileobj) -> str:
         return "a file descriptor"
     finally:
         sock.detach()
+
+
+def _counted(items: tuple[str, ...]) -> str:
+    """ "a TCP connection writable ×4, a listening socket readable": each once, in order."""
+    counts = dict.fromkeys(items, 0)
+    for item in items:
+        counts[item] += 1
+    return ", ".join(item + (f" ×{n}" if n > 1 else "") for item, n in counts.items())
 
 
 def _plural(n: float, word: str) -> str:
