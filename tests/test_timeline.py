@@ -43,7 +43,7 @@ def other():
 
 def originals() -> tuple:
     return (events.Handle._run, base_events.BaseEventLoop.create_task,
-            base_events.BaseEventLoop.call_soon,
+            base_events.BaseEventLoop._call_soon,
             base_events.BaseEventLoop.call_soon_threadsafe,
             base_events.BaseEventLoop.run_in_executor)
 
@@ -321,6 +321,44 @@ def test_task_lost_to_garbage_collection_is_marked_destroyed():
     tl = asyncio.run(main())
     assert tl["lost"].state == "destroyed"
     assert messages == ["Task was destroyed but it is pending!"]
+
+
+def test_an_object_at_a_lost_tasks_address_is_not_taken_for_it():
+    # A task collected while pending stays in the recording's index (id -> number); another
+    # object may get its address.  Its callbacks must run as they would, unrecorded.
+    ran = []
+
+    class NotATask:
+        def method(self):
+            ran.append("ran")
+
+    async def main():
+        async with Timeline() as tl:
+            task = asyncio.create_task(asyncio.sleep(0), name="real")
+            obj = NotATask()
+            lost = tl._new_task(0.0, "lost", "lost")  # as if obj had a lost task's address
+            tl._index[id(obj)] = lost
+            asyncio.get_running_loop().call_soon(obj.method)
+            await task
+            await asyncio.sleep(0)
+        return tl
+
+    tl = asyncio.run(main())
+    assert ran == ["ran"]
+    assert tl["real"].state == "done" and len(tl["real"].slices) == 2
+    assert tl["lost"].state == "destroyed" and tl["lost"].slices == ()
+
+
+def test_the_copy_of_call_soon_is_this_pythons():
+    # _probe._call_soon replaces BaseEventLoop._call_soon and ends with a copy of its body.
+    import inspect
+
+    def body(func) -> list[str]:
+        lines = [line.strip() for line in inspect.getsource(func).splitlines()]
+        return [line for line in lines if line and not line.startswith(("#", "def "))]
+
+    original = body(ORIGINALS[2])
+    assert body(_probe._call_soon)[-len(original):] == original
 
 
 def test_round_late_leans_early():

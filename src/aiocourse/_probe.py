@@ -8,7 +8,9 @@ ends (also on error):
                                          sleep's timer fire (its due time), runs recorded
                                          thread-safe callbacks
     BaseEventLoop.create_task            numbers each new task; times an eager first step
-    BaseEventLoop.call_soon              when a recorded task becomes ready, and with what
+    BaseEventLoop._call_soon             when a recorded task becomes ready, and with what
+                                         (replaced by a copy of its five lines, the same on
+                                         every version below, with the recording before them)
     BaseEventLoop.call_soon_threadsafe   records a callback handed over from another thread
     BaseEventLoop.run_in_executor        records a function sent to a thread pool
 
@@ -28,9 +30,11 @@ and these private names are read (never written), each listed with why:
 
 Verified on CPython 3.11.7, 3.12.1, 3.13.0, 3.13.18, 3.14.10 and 3.15.2 (VERIFIED, tested by
 tests/test_timeline.py on each in CI).  A recording's rows are columns (array('d') of times,
-lists of strings) indexed by the task's number i, which travels with the task in its own
-context (_REC): a task step finds its record with one Context.get(), and nothing here holds a
-reference to a task.
+lists of strings) indexed by the task's number i.  A task step finds i in its recording's
+index, id(task) -> i, from the first step to the one that finishes the task (an entry leaves
+the index then, before the address can be reused); nothing here holds a reference to a task.
+(A number per task in each task's context would cost more: every task's context would get a
+mapping of its own, objects the garbage collector then walks on every collection.)
 """
 
 from __future__ import annotations
@@ -63,8 +67,6 @@ WOKEN, WOKEN_CANCELLED, WOKEN_ERROR = range(3)
 # created in, so this tells apart our tasks from the ones a Jupyter kernel creates for itself.
 _ACTIVE: contextvars.ContextVar[Recording | None] = contextvars.ContextVar(
     "aiocourse_recording", default=None)
-# The number of the recorded task whose context this is (see the module docstring).
-_REC: contextvars.ContextVar[int | None] = contextvars.ContextVar("aiocourse_rec", default=None)
 # The record of a call_soon_threadsafe callback travels in a copy of the caller's context that
 # the handle runs in, set before the handle exists: the loop's thread may run it at once.
 _CB: contextvars.ContextVar[list | None] = contextvars.ContextVar("aiocourse_cb", default=None)
@@ -84,7 +86,10 @@ class Recording:
     def __init__(self) -> None:
         # Tasks, indexed by their number i.
         self._created = array("d")
-        self._ids = array("Q")
+        # id(task) -> i, for the recorded tasks not finished yet; their classes, so that another
+        # object at the address of a task collected while pending is not taken for it.
+        self._index: dict[int, int] = {}
+        self._types: set[type] = set()
         self._coro: list[str | None] = []
         self._given: list[str | None] = []
         # Eager tasks that had no name of their own at their first step: 3.11-3.12's
@@ -101,6 +106,9 @@ class Recording:
         self._r = array("d")
         self._d = array("d")
         self._f = array("d")
+        # id(future) -> due time, while the timer of an asyncio.sleep runs: read by _call_soon
+        # when that wakes a recorded task.
+        self._dues: dict[int, float] = {}
         self._errors: dict[int, str] = {}  # i -> repr of the exception a task ended with
         self._lost: list[tuple] = []  # (i, name, "pending" or "destroyed"), set at the end
         self._lock = threading.Lock()
@@ -114,7 +122,6 @@ class Recording:
         with self._lock:  # tasks may be created in several threads at once (loops in threads)
             i = len(self._created)
             self._created.append(t)
-            self._ids.append(0)
             self._coro.append(coro_name)
             self._given.append(name)  # until its first step tells the real name
             self._thread.append(None)
@@ -125,7 +132,6 @@ class Recording:
 
 _orig_run = events.Handle._run
 _orig_create_task = base_events.BaseEventLoop.create_task
-_orig_call_soon = base_events.BaseEventLoop.call_soon
 _orig_call_soon_threadsafe = base_events.BaseEventLoop.call_soon_threadsafe
 _orig_run_in_executor = base_events.BaseEventLoop.run_in_executor
 _TimerHandle = events.TimerHandle
@@ -223,44 +229,55 @@ def _run(self: events.Handle, _seen_by_xray: bool = False) -> None:
     # Hot path: runs every callback of every loop while recording, so it inlines the original
     # Handle._run's body instead of calling it (one Python frame per callback less).
     # A task step is a handle whose callback is a method of the task (__step / task_wakeup),
-    # run in the task's own context; the id check tells it from other callbacks run there.
+    # run in the task's own context; the index tells it from other callbacks run there.
     if _xrays and not _seen_by_xray:  # empty unless an X-ray records some loop
         xr = _xrays.get(self._loop)
         if xr is not None:
             return xr._run(self, _run_for_xray)
     ctx = self._context
-    i = ctx.get(_REC)
-    if i is not None:
-        rec = ctx.get(_ACTIVE)
-        if rec is not None and not rec._closed:
-            task = getattr(self._callback, "__self__", None)
-            if rec._ids[i] == id(task):
-                t0 = perf_counter()
-                if i == rec._caller:  # the step that may end the block: see Timeline.__aexit__
-                    rec._caller_t0 = t0
-                try:
-                    ctx.run(self._callback, *self._args)
-                except (SystemExit, KeyboardInterrupt):
-                    raise
-                except BaseException as exc:
-                    _report(self, exc)
-                t1 = perf_counter()
-                if rec._closed:  # the recording ended during this step: it is not counted
-                    return
-                if rec._thread[i] is None:  # its first step
-                    rec._thread[i] = _thread_name()
-                    # Read here, not in create_task: 3.11's asyncio.create_task names the task
-                    # only after loop.create_task has returned.
-                    rec._given[i] = task_name(task) or rec._given[i]
-                if task.done():
-                    rec._s.extend((i, t0, t1, DONE))
-                    finish_task(rec, i, task, t1)
-                else:
-                    rec._s.extend((i, t0, t1, wait_kind(task)))
+    rec = ctx.get(_ACTIVE)
+    if rec is not None and not rec._closed:
+        task = getattr(self._callback, "__self__", None)
+        i = rec._index.get(id(task))
+        if i is not None and type(task) in rec._types:
+            t0 = perf_counter()
+            if i == rec._caller:  # the step that may end the block: see Timeline.__aexit__
+                rec._caller_t0 = t0
+            try:
+                ctx.run(self._callback, *self._args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                _report(self, exc)
+            t1 = perf_counter()
+            if rec._closed:  # the recording ended during this step: it is not counted
                 return
-            if self.__class__ is _TimerHandle and self._callback is _sleep_timer:
-                # A sleep of task i: due at _when on the loop's clock, running now.
-                rec._d.extend((i, perf_counter() - (self._loop.time() - self._when)))
+            if rec._thread[i] is None:  # its first step
+                rec._thread[i] = threading.current_thread().name
+                # Read here, not in create_task: 3.11's asyncio.create_task names the task
+                # only after loop.create_task has returned.
+                rec._given[i] = task_name(task) or rec._given[i]
+            if task.done():
+                rec._s.extend((i, t0, t1, DONE))
+                rec._index.pop(id(task), None)
+                finish_task(rec, i, task, t1)
+            else:
+                rec._s.extend((i, t0, t1, wait_kind(task)))
+            return
+        if self.__class__ is _TimerHandle and self._callback is _sleep_timer:
+            # A sleep's timer: due at _when on the loop's clock, running now.  Its future wakes
+            # the task that sleeps (see _call_soon), inside this call.
+            future = self._args[0]
+            rec._dues[id(future)] = perf_counter() - (self._loop.time() - self._when)
+            try:
+                ctx.run(self._callback, *self._args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                _report(self, exc)
+            finally:
+                rec._dues.pop(id(future), None)
+            return
     cb = ctx.get(_CB)
     if cb is not None and cb[FUNC] is self._callback and cb[END] is None:
         return _run_recorded_callback(self, cb)
@@ -293,34 +310,24 @@ def _run_recorded_callback(handle: events.Handle, cb: list) -> None:
         cb[STATE] = "done"
 
 
-def mark(rec: Recording, i: int) -> None:
-    _ACTIVE.set(rec)
-    _REC.set(i)
-
-
 def _create_task(self, coro, *args, **kwargs):
     rec = _ACTIVE.get()
     if rec is None or rec._closed:
         return _orig_create_task(self, coro, *args, **kwargs)
     t0 = perf_counter()
+    if kwargs:
+        name, context, eager = kwargs.get("name"), kwargs.get("context"), kwargs.get("eager_start")
+    else:  # asyncio.gather and ensure_future pass none
+        name = context = eager = None
     with rec._lock:  # rec._new_task, inlined: this runs for every task
         i = len(rec._created)
         rec._created.append(t0)
-        rec._ids.append(0)
         rec._coro.append(getattr(coro, "__qualname__", None))
-        rec._given.append(kwargs.get("name"))
+        rec._given.append(name)
         rec._thread.append(None)
-    context = kwargs.get("context")
-    if context is not None:  # the caller chose the task's context: mark that one
-        context.run(mark, rec, i)
-        task = _orig_create_task(self, coro, *args, **kwargs)
-    else:
-        token = _REC.set(i)
-        try:
-            task = _orig_create_task(self, coro, *args, **kwargs)
-        finally:
-            _REC.reset(token)
-    rec._ids[i] = id(task)
+    if context is not None and context.get(_ACTIVE) is not rec:
+        context.run(_ACTIVE.set, rec)  # the caller chose the task's context: mark that one
+    task = _orig_create_task(self, coro, *args, **kwargs)
     rec._loops.add(self)
     if self._debug:  # debug mode: where the task was created; a Task-like may not say
         tb = getattr(task, "_source_traceback", None)
@@ -328,7 +335,7 @@ def _create_task(self, coro, *args, **kwargs):
             del tb[-1]  # show the caller's line, as without recording ("created at ...")
     # An eager task (eager_task_factory, 3.12+; create_task(..., eager_start=True), 3.14+) ran
     # its first step inside create_task, not through Handle._run: count that step here.
-    if (self._task_factory is not None or kwargs.get("eager_start")) and \
+    if (self._task_factory is not None or eager) and \
             inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != "CORO_CREATED":
         rec._thread[i] = _thread_name()
         rec._given[i] = task_name(task) or rec._given[i]
@@ -341,20 +348,22 @@ def _create_task(self, coro, *args, **kwargs):
         if task.done():
             rec._s.extend((i, t0, t1, DONE))
             finish_task(rec, i, task, t1)
-        else:
-            rec._s.extend((i, t0, t1, wait_kind(task)))
+            return task
+        rec._s.extend((i, t0, t1, wait_kind(task)))
+    rec._index[id(task)] = i
+    rec._types.add(type(task))
     return task
 
 
-def _call_soon(self, callback, *args, context=None):
-    # Hot path too: a task schedules each of its steps here (C tasks call loop.call_soon by
-    # name).  A recorded task's step is scheduled in the task's own context.
+def _call_soon(self, callback, args, context):
+    # Hot path too: a task schedules each of its steps with loop.call_soon (C tasks call it by
+    # name), which calls this.  A recorded task's step is scheduled in the task's own context.
     if context is not None:
-        i = context.get(_REC)
-        if i is not None:
-            rec = context.get(_ACTIVE)
-            if rec is not None and not rec._closed and \
-                    rec._ids[i] == id(getattr(callback, "__self__", None)):
+        rec = context.get(_ACTIVE)
+        if rec is not None and not rec._closed:
+            task = getattr(callback, "__self__", None)
+            i = rec._index.get(id(task))
+            if i is not None and type(task) in rec._types:
                 kind = WOKEN
                 if args:  # a wake-up: the future it awaited is done (or an exception to throw)
                     try:
@@ -367,8 +376,17 @@ def _call_soon(self, callback, *args, context=None):
                             kind = WOKEN_ERROR
                     except AttributeError:
                         kind = WOKEN_ERROR
+                    if rec._dues:  # woken by the timer of its sleep: when that was due
+                        due = rec._dues.pop(id(args[0]), None)
+                        if due is not None:
+                            rec._d.extend((i, due))
                 rec._r.extend((i, perf_counter(), kind))
-    return _orig_call_soon(self, callback, *args, context=context)
+    # BaseEventLoop._call_soon's own body (CPython Lib/asyncio/base_events.py).
+    handle = events.Handle(callback, args, self, context)
+    if handle._source_traceback:
+        del handle._source_traceback[-1]
+    self._ready.append(handle)
+    return handle
 
 
 def _call_soon_threadsafe(self, callback, *args, context=None):
@@ -449,7 +467,7 @@ def _other_process_pool(executor) -> str | None:
 
 _WRAPPED = ((events.Handle, "_run", _run),
             (base_events.BaseEventLoop, "create_task", _create_task),
-            (base_events.BaseEventLoop, "call_soon", _call_soon),
+            (base_events.BaseEventLoop, "_call_soon", _call_soon),
             (base_events.BaseEventLoop, "call_soon_threadsafe", _call_soon_threadsafe),
             (base_events.BaseEventLoop, "run_in_executor", _run_in_executor))
 _ORIGINALS = tuple(getattr(cls, name) for cls, name, _ in _WRAPPED)

@@ -197,10 +197,10 @@ class Timeline(Recording):
         self._t0 = perf_counter()
         if self._caller_name is not None:
             i = self._caller = self._new_task(self._t0, self._caller_name, self._caller_name)
-            self._ids[i] = id(task)
             self._thread[i] = threading.current_thread().name
             self._caller_task = weakref.ref(task)
-            self._rec_token = _probe._REC.set(i)  # its later steps are recorded as a task's
+            self._index[id(task)] = i  # its later steps are recorded as a task's
+            self._types.add(type(task))
             self._loops.add(loop)
             # It is running now; its first slice ends when it first suspends, which is when the
             # loop gets to the next callback in its queue: this one.
@@ -235,10 +235,6 @@ class Timeline(Recording):
             else:
                 state, error = "error", _probe.short_repr(exc)
             self._caller_fin = (self._t_end, state, error)
-            try:
-                _probe._REC.reset(self._rec_token)
-            except ValueError:
-                _probe._REC.set(None)
         try:
             _probe._ACTIVE.reset(self._token)
         except ValueError:  # exited in another context than entered (e.g. awaited by hand)
@@ -255,11 +251,9 @@ class Timeline(Recording):
             name = _probe.task_name(task) if task is not None else None
             if name is not None:
                 self._given[i] = name
-        f = self._f
-        finished = {int(i) for i in f[0::3]}
-        if self._caller is not None:
-            finished.add(self._caller)
-        waiting = {self._ids[i]: i for i in range(len(self._ids)) if i not in finished}
+        # The index holds the tasks that did not finish in a recorded step (and the caller).
+        waiting = {key: i for key, i in self._index.items() if i != self._caller}
+        self._index = {}
         for loop in self._loops:
             if not waiting:
                 break
@@ -346,7 +340,7 @@ class Timeline(Recording):
         return tuple(spans)
 
     def _release_columns(self) -> None:
-        for name in ("_created", "_ids", "_s", "_r", "_d", "_f"):
+        for name in ("_created", "_s", "_r", "_d", "_f"):
             setattr(self, name, None)
         self._coro = self._given = self._thread = self._others = self._lost = []
         self._unnamed = []
