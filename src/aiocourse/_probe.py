@@ -1,8 +1,8 @@
 """The probe: what the course's recorders rely on in asyncio's internals, and nothing else.
 
 ``timeline.Timeline`` records on top of this module; nothing here is public.  While at least one
-recording is active, five methods are wrapped at class level and put back when the last one
-ends (also on error):
+recording is active, five methods are wrapped at class level (one, _call_soon, by a copy of
+its body with the recording before it) and put back when the last one ends (also on error):
 
     Handle._run                          every callback and task step: times task steps, sees a
                                          sleep's timer fire (its due time), runs recorded
