@@ -520,7 +520,11 @@ def test_the_post_s_master_stops_when_told_and_finishes_its_jobs(url):
     master = threading.Thread(target=lambda: lines.append(
         run_master(url, unit=UNIT, stop=stop, log=lines.append)))
     master.start()
-    time.sleep(5 * UNIT)
+    # Told to stop once it has taken all three (a fixed sleep was too short on a busy machine:
+    # CI once stopped it after the first job).  The deadline only bounds a failing run.
+    deadline = time.monotonic() + 10
+    while rcon.llen("queue") and time.monotonic() < deadline:
+        time.sleep(UNIT / 4)
     stop.set()
     master.join(5)
     rcon.close()
