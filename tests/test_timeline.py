@@ -578,6 +578,60 @@ def test_a_task_factory_may_return_a_task_like_object():
     assert len(tl["ignored by the factory"].slices) == 2
 
 
+class _NoRoomTaskLike(_TaskLike):
+    """A Task-like object that takes no attribute it does not know."""
+
+    def __setattr__(self, name, value):
+        if not name.startswith("_") or name.startswith("_aiocourse"):
+            raise AttributeError(f"{type(self).__name__} takes no attribute {name!r}")
+        super().__setattr__(name, value)
+
+
+def test_a_task_like_object_with_no_room_for_its_number_is_recorded_by_its_address():
+    async def job():
+        await asyncio.sleep(0)
+        return 1
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(lambda loop, coro, **kwargs: _NoRoomTaskLike(coro, loop))
+        try:
+            async with Timeline() as tl:
+                task = loop.create_task(job())
+                assert tl._index == {id(task): 0}
+                assert await task == 1
+                assert tl._index == {}  # left when it finished
+        finally:
+            loop.set_task_factory(None)
+        return tl
+
+    tl = asyncio.run(main())
+    assert [(s.name, s.state, len(s.slices)) for s in tl.spans] == [("job", "done", 2)]
+
+
+def test_no_task_keeps_the_recordings_mark():
+    # A recorded task carries its number (an attribute named tl._key) while it is followed:
+    # the finished ones, the pending ones and the caller lose it when the block ends.
+    async def main():
+        stop = asyncio.Event()
+        async with Timeline(caller="main") as tl:
+            done = asyncio.create_task(asyncio.sleep(0), name="done")
+            waiting = asyncio.create_task(stop.wait(), name="waiting")
+            assert getattr(waiting, tl._key) == 2
+            await done
+            await asyncio.sleep(0)
+        marked = [t.get_name() for t in (done, waiting, asyncio.current_task())
+                  if hasattr(t, tl._key)]
+        stop.set()
+        await waiting
+        return tl, marked
+
+    tl, marked = asyncio.run(main())
+    assert marked == []
+    assert [(s.name, s.state) for s in tl.spans] == [
+        ("main", "done"), ("done", "done"), ("waiting", "pending")]
+
+
 # --- the caller's row, readiness, what a task waits for, marks --------------------------------
 
 

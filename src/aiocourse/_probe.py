@@ -24,17 +24,19 @@ and these private names are read (never written), each listed with why:
     Task._fut_waiter                            what a suspended task waits for
     Task._source_traceback                      debug mode: "created at" shows the caller
     BaseEventLoop._thread_id                    which thread runs a loop
-    threading._active                           a thread's name from its ident
+    threading._active, Thread._name             a thread's name from its ident
     a task step's callback.__self__ is the task (TaskStepMethWrapper and task_wakeup in C,
     bound methods in Python); an awaiting coroutine's cr_await chain ends in what it awaits
 
 Verified on CPython 3.11.7, 3.12.1, 3.13.0, 3.13.18, 3.14.10 and 3.15.2 (VERIFIED, tested by
-tests/test_timeline.py on each in CI).  A recording's rows are columns (array('d') of times,
-lists of strings) indexed by the task's number i.  A task step finds i in its recording's
-index, id(task) -> i, from the first step to the one that finishes the task (an entry leaves
-the index then, before the address can be reused); nothing here holds a reference to a task.
-(A number per task in each task's context would cost more: every task's context would get a
-mapping of its own, objects the garbage collector then walks on every collection.)
+tests/test_timeline.py on each in CI).  A recording's rows are columns (lists of numbers and
+strings, packed into array('d') now and then) indexed by the task's number i.  A recorded
+task carries i as an attribute named after its recording (Recording._key), from its creation
+to the step that finishes it, when it is removed; the pending ones lose it when recording ends.
+Nothing here holds a reference to a task.  (Measured on 100,000 tasks: a dict id(task) -> i
+cost 0.2x of the bare run more (collector off): lookups in a large table miss the cache; a
+number in each task's context would give every context a mapping the collector walks.)  A
+Task-like object that takes no attribute is found by its id instead (Recording._index).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import itertools
 import sys
 import threading
 import weakref
@@ -52,13 +55,12 @@ from time import perf_counter
 
 VERIFIED = ("3.11.7", "3.12.1", "3.13.0", "3.13.18", "3.14.10", "3.15.2")
 
-# What a suspended task waits for (Recording._s_w, one per slice): the kind of the wait that
-# follows the slice.  DONE: it finished in that slice.
-DONE, READY, SLEEP, SYNC, QUEUE, TASK, OTHER = range(-1, 6)
+# What a task does after a slice (the w of Recording._s, one per slice): the kind of the wait
+# that follows, or, negative, how it ended in that slice (DONE: with a result).
+FAILED, CANCELLED, DONE, READY, SLEEP, SYNC, QUEUE, TASK, OTHER = range(-3, 6)
 WAIT_NAMES = {READY: "ready", SLEEP: "sleep", SYNC: "sync", QUEUE: "queue", TASK: "task",
               OTHER: "other"}
-FIN_DONE, FIN_CANCELLED, FIN_ERROR = 0.0, 1.0, 2.0
-FIN_NAMES = {FIN_DONE: "done", FIN_CANCELLED: "cancelled", FIN_ERROR: "error"}
+END_NAMES = {DONE: "done", CANCELLED: "cancelled", FAILED: "error"}
 # How a task was woken (Recording._r): with a plain result, its awaited future cancelled (a
 # cancel request on its way), or the future's exception.
 WOKEN, WOKEN_CANCELLED, WOKEN_ERROR = range(3)
@@ -86,26 +88,33 @@ class Recording:
     def __init__(self) -> None:
         # Tasks, indexed by their number i.
         self._created = array("d")
-        # id(task) -> i, for the recorded tasks not finished yet; their classes, so that another
-        # object at the address of a task collected while pending is not taken for it.
-        self._index: dict[int, int] = {}
+        # A recorded task carries its number as an attribute named self._key, unique to this
+        # recording, from its creation to the step that finishes it; only objects of the types
+        # in self._types are asked for it.  A Task-like object that takes no attribute is in
+        # self._index instead (id(task) -> i, left when it finishes, before its address can be
+        # reused).  self._finished counts the tasks that finished in a recorded step.
+        self._key = f"_aiocourse_recording_{next(_recording_numbers)}"
         self._types: set[type] = set()
+        self._index: dict[int, int] = {}
+        self._finished = 0
         self._coro: list[str | None] = []
         self._given: list[str | None] = []
         # Eager tasks that had no name of their own at their first step: 3.11-3.12's
         # asyncio.create_task names a task only after loop.create_task has returned.
         self._unnamed: list[tuple[int, weakref.ref]] = []
         self._thread: list[str | None] = []
-        # Flat columns of numbers, a record every few entries (one extend() per record is
-        # cheaper than one append() per field):
-        # _s: (i, t0, t1, w) task i ran from t0 to t1, then waited for a kind w (DONE: it ended)
+        # Flat columns of numbers, a record every few entries:
+        # _s: (i, t0, t1, w) task i ran from t0 to t1, then waited for a kind w, or ended
+        #                    (w < 0: DONE, CANCELLED or FAILED)
         # _r: (i, t, k)      task i became ready at t (its step was scheduled), woken k (WOKEN...)
         # _d: (i, t)         a sleep of task i was due at t (perf_counter's clock)
-        # _f: (i, t, state)  task i finished at t: FIN_DONE, FIN_CANCELLED or FIN_ERROR
-        self._s = array("d")
-        self._r = array("d")
-        self._d = array("d")
-        self._f = array("d")
+        # Each is a list that a record is added to with one extend() (one call, so a record is
+        # never split between threads; an array's extend costs 9 times as much), moved now
+        # and then into an array of its own (a float there takes 8 bytes, in a list 32).
+        self._s: list = []
+        self._r: list = []
+        self._d: list = []
+        self._packed = {"_s": array("d"), "_r": array("d"), "_d": array("d")}
         # id(future) -> due time, while the timer of an asyncio.sleep runs: read by _call_soon
         # when that wakes a recorded task.
         self._dues: dict[int, float] = {}
@@ -117,6 +126,43 @@ class Recording:
         self._closed = False
         self._caller: int | None = None  # the number of the task that runs the block, if any
         self._caller_t0 = 0.0  # when its current step began
+
+    def _pack(self) -> None:
+        """Move the records collected so far from the lists into the arrays.  The caller holds
+        self._lock; other threads may extend a list meanwhile, after the part moved."""
+        for name, packed in self._packed.items():
+            column = getattr(self, name)
+            n = len(column)
+            packed.fromlist(column[:n])
+            del column[:n]
+
+    def column(self, name: str) -> array:
+        """All of a column's numbers, in order (once recording has ended)."""
+        packed = self._packed[name]
+        packed.fromlist(getattr(self, name))
+        setattr(self, name, [])
+        return packed
+
+    def _follow(self, task, i: int) -> None:
+        """Mark task as this recording's task number i."""
+        try:
+            setattr(task, self._key, i)
+        except (AttributeError, TypeError):  # a Task-like object with no room for it
+            self._index[id(task)] = i
+        self._types.add(type(task))
+
+    def _unfollow(self, task) -> None:
+        try:
+            delattr(task, self._key)
+        except AttributeError:
+            self._index.pop(id(task), None)
+
+    def _number_of(self, task) -> int | None:
+        """The number of a task followed by this recording, else None."""
+        if type(task) not in self._types:
+            return None
+        i = getattr(task, self._key, None)
+        return self._index.get(id(task)) if i is None and self._index else i
 
     def _new_task(self, t: float, coro_name: str | None, name: str | None) -> int:
         with self._lock:  # tasks may be created in several threads at once (loops in threads)
@@ -137,6 +183,8 @@ _orig_run_in_executor = base_events.BaseEventLoop.run_in_executor
 _TimerHandle = events.TimerHandle
 _sleep_timer = futures._set_result_unless_cancelled  # what asyncio.sleep's timer calls
 _probe_lock = threading.Lock()
+_recording_numbers = itertools.count(1)
+_PACK_AT = 1 << 15  # numbers in Recording._s that make _create_task pack the columns
 _probe_users = 0
 
 
@@ -146,19 +194,18 @@ def task_name(task) -> str | None:
     return get_name() if get_name is not None else None
 
 
-def finish_task(rec: Recording, i: int, task, t: float) -> None:
+def end_code(rec: Recording, i: int, task) -> int:
+    """How a finished task ended: DONE, CANCELLED or FAILED (its error kept in rec._errors)."""
     if task.cancelled():
-        rec._f.extend((i, t, FIN_CANCELLED))
-        return
+        return CANCELLED
     # Read the private slot, not task.exception(): that would mark the exception as retrieved and
     # silence the "Task exception was never retrieved" warning that a lesson may want to show.
     # (A Task-like object from a task factory may not have the slot: then ask it.)
     exc = task._exception if hasattr(task, "_exception") else task.exception()
     if exc is None:
-        rec._f.extend((i, t, FIN_DONE))
-    else:
-        rec._errors[i] = short_repr(exc)
-        rec._f.extend((i, t, FIN_ERROR))
+        return DONE
+    rec._errors[i] = short_repr(exc)
+    return FAILED
 
 
 def _report(handle: events.Handle, exc: BaseException) -> None:
@@ -229,64 +276,59 @@ def _run(self: events.Handle, _seen_by_xray: bool = False) -> None:
     # Hot path: runs every callback of every loop while recording, so it inlines the original
     # Handle._run's body instead of calling it (one Python frame per callback less).
     # A task step is a handle whose callback is a method of the task (__step / task_wakeup),
-    # run in the task's own context; the index tells it from other callbacks run there.
+    # run in the task's own context; the task's number tells it from other callbacks run there
+    # (Recording._number_of, inlined).
     if _xrays and not _seen_by_xray:  # empty unless an X-ray records some loop
         xr = _xrays.get(self._loop)
         if xr is not None:
             return xr._run(self, _run_for_xray)
     ctx = self._context
     rec = ctx.get(_ACTIVE)
+    i = future = None
     if rec is not None and not rec._closed:
         task = getattr(self._callback, "__self__", None)
-        i = rec._index.get(id(task))
-        if i is not None and type(task) in rec._types:
+        if type(task) in rec._types:
+            i = getattr(task, rec._key, None)
+            if i is None and rec._index:
+                i = rec._index.get(id(task))
+        if i is not None:
             t0 = perf_counter()
             if i == rec._caller:  # the step that may end the block: see Timeline.__aexit__
                 rec._caller_t0 = t0
-            try:
-                ctx.run(self._callback, *self._args)
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                _report(self, exc)
-            t1 = perf_counter()
-            if rec._closed:  # the recording ended during this step: it is not counted
-                return
-            if rec._thread[i] is None:  # its first step
-                rec._thread[i] = threading.current_thread().name
-                # Read here, not in create_task: 3.11's asyncio.create_task names the task
-                # only after loop.create_task has returned.
-                rec._given[i] = task_name(task) or rec._given[i]
-            if task.done():
-                rec._s.extend((i, t0, t1, DONE))
-                rec._index.pop(id(task), None)
-                finish_task(rec, i, task, t1)
-            else:
-                rec._s.extend((i, t0, t1, wait_kind(task)))
-            return
-        if self.__class__ is _TimerHandle and self._callback is _sleep_timer:
+        elif self.__class__ is _TimerHandle and self._callback is _sleep_timer:
             # A sleep's timer: due at _when on the loop's clock, running now.  Its future wakes
             # the task that sleeps (see _call_soon), inside this call.
             future = self._args[0]
             rec._dues[id(future)] = perf_counter() - (self._loop.time() - self._when)
-            try:
-                ctx.run(self._callback, *self._args)
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                _report(self, exc)
-            finally:
-                rec._dues.pop(id(future), None)
-            return
-    cb = ctx.get(_CB)
-    if cb is not None and cb[FUNC] is self._callback and cb[END] is None:
-        return _run_recorded_callback(self, cb)
+    if i is None and future is None:
+        cb = ctx.get(_CB)
+        if cb is not None and cb[FUNC] is self._callback and cb[END] is None:
+            return _run_recorded_callback(self, cb)
     try:
         ctx.run(self._callback, *self._args)
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException as exc:
         _report(self, exc)
+    finally:
+        if future is not None:
+            rec._dues.pop(id(future), None)
+    if i is None:
+        return
+    t1 = perf_counter()
+    if rec._closed:  # the recording ended during this step: it is not counted
+        return
+    if rec._thread[i] is None:  # its first step
+        rec._thread[i] = _thread_name()
+        # Read here, not in create_task: 3.11's asyncio.create_task names the task only after
+        # loop.create_task has returned.
+        rec._given[i] = task_name(task) or rec._given[i]
+    if task.done():
+        rec._unfollow(task)
+        rec._finished += 1
+        rec._s.extend((i, t0, t1, end_code(rec, i, task)))
+    else:
+        rec._s.extend((i, t0, t1, wait_kind(task)))
 
 
 def _run_for_xray(handle: events.Handle) -> None:
@@ -294,7 +336,14 @@ def _run_for_xray(handle: events.Handle) -> None:
 
 
 def _thread_name() -> str:
-    return threading.current_thread().name
+    # threading.current_thread().name without its two Python calls: the Thread registered
+    # for this ident, else (a thread not started by threading) the dummy current_thread() makes.
+    thread = _active_threads.get(_get_ident())
+    return thread._name if thread is not None else threading.current_thread().name
+
+
+_active_threads = threading._active
+_get_ident = threading.get_ident
 
 
 def _run_recorded_callback(handle: events.Handle, cb: list) -> None:
@@ -319,12 +368,16 @@ def _create_task(self, coro, *args, **kwargs):
         name, context, eager = kwargs.get("name"), kwargs.get("context"), kwargs.get("eager_start")
     else:  # asyncio.gather and ensure_future pass none
         name = context = eager = None
-    with rec._lock:  # rec._new_task, inlined: this runs for every task
-        i = len(rec._created)
-        rec._created.append(t0)
-        rec._coro.append(getattr(coro, "__qualname__", None))
-        rec._given.append(name)
-        rec._thread.append(None)
+    lock = rec._lock
+    lock.acquire()  # rec._new_task, inlined: this runs for every task
+    i = len(rec._created)
+    rec._created.append(t0)
+    rec._coro.append(getattr(coro, "__qualname__", None))
+    rec._given.append(name)
+    rec._thread.append(None)
+    if len(rec._s) >= _PACK_AT:
+        rec._pack()
+    lock.release()
     if context is not None and context.get(_ACTIVE) is not rec:
         context.run(_ACTIVE.set, rec)  # the caller chose the task's context: mark that one
     task = _orig_create_task(self, coro, *args, **kwargs)
@@ -346,12 +399,11 @@ def _create_task(self, coro, *args, **kwargs):
                 pass
         t1 = perf_counter()
         if task.done():
-            rec._s.extend((i, t0, t1, DONE))
-            finish_task(rec, i, task, t1)
+            rec._finished += 1
+            rec._s.extend((i, t0, t1, end_code(rec, i, task)))
             return task
         rec._s.extend((i, t0, t1, wait_kind(task)))
-    rec._index[id(task)] = i
-    rec._types.add(type(task))
+    rec._follow(task, i)
     return task
 
 
@@ -362,8 +414,12 @@ def _call_soon(self, callback, args, context):
         rec = context.get(_ACTIVE)
         if rec is not None and not rec._closed:
             task = getattr(callback, "__self__", None)
-            i = rec._index.get(id(task))
-            if i is not None and type(task) in rec._types:
+            i = None
+            if type(task) in rec._types:  # Recording._number_of, inlined
+                i = getattr(task, rec._key, None)
+                if i is None and rec._index:
+                    i = rec._index.get(id(task))
+            if i is not None:
                 kind = WOKEN
                 if args:  # a wake-up: the future it awaited is done (or an exception to throw)
                     try:

@@ -31,9 +31,9 @@ from ._probe import (
     CREATED,
     DONE,
     END,
+    END_NAMES,
     ERROR,
     FIELDS,
-    FIN_NAMES,
     KIND,
     NAME,
     STATE,
@@ -199,8 +199,7 @@ class Timeline(Recording):
             i = self._caller = self._new_task(self._t0, self._caller_name, self._caller_name)
             self._thread[i] = threading.current_thread().name
             self._caller_task = weakref.ref(task)
-            self._index[id(task)] = i  # its later steps are recorded as a task's
-            self._types.add(type(task))
+            self._follow(task, i)  # its later steps are recorded as a task's
             self._loops.add(loop)
             # It is running now; its first slice ends when it first suspends, which is when the
             # loop gets to the next callback in its queue: this one.
@@ -251,23 +250,33 @@ class Timeline(Recording):
             name = _probe.task_name(task) if task is not None else None
             if name is not None:
                 self._given[i] = name
-        # The index holds the tasks that did not finish in a recorded step (and the caller).
-        waiting = {key: i for key, i in self._index.items() if i != self._caller}
-        self._index = {}
-        for loop in self._loops:
-            if not waiting:
-                break
+        # Tasks that did not finish in a recorded step are still marked with their numbers
+        # (the caller too): pending ones are in their loops' task sets.
+        caller = self._caller_task() if self._caller_task is not None else None
+        if caller is not None:
+            self._unfollow(caller)
+        pending: set[int] = set()
+        tasks = len(self._created) - (self._caller is not None)
+        for loop in self._loops if self._finished < tasks else ():
             for task in asyncio.all_tasks(loop):
-                i = waiting.pop(id(task), None)
-                if i is None:
+                i = self._number_of(task)
+                if i is None or i == self._caller:
                     continue
+                self._unfollow(task)
+                pending.add(i)
                 self._unfinished.append(weakref.ref(task))
                 self._lost.append((i, task.get_name(), "pending"))
                 if self._thread[i] is None:  # never ran: it belongs to its loop's thread
                     self._thread[i] = _probe.loop_thread_name(loop)
-        # Not finished and no longer anywhere: garbage-collected while pending.
-        for i in waiting.values():
-            self._lost.append((i, None, "destroyed"))
+        self._index = {}
+        if self._finished + len(pending) < tasks:
+            # Some are neither finished nor pending: garbage-collected while pending.
+            # (Counted from the slices, as _finished may miss a count between threads.)
+            s = self.column("_s")
+            ended = {int(i) for i, w in zip(s[0::4], s[3::4], strict=True) if w < 0}
+            for i in range(len(self._created)):
+                if i not in ended and i not in pending and i != self._caller:
+                    self._lost.append((i, None, "destroyed"))
         self._loops = set()
 
     def _freeze(self) -> tuple[Span, ...]:
@@ -276,23 +285,22 @@ class Timeline(Recording):
         n = len(self._created)
         slices: list[list[tuple[float, float]]] = [[] for _ in range(n)]
         waits: list[list[str]] = [[] for _ in range(n)]
-        s = self._s
+        fin: list[tuple | None] = [None] * n  # (end, name, state, error)
+        s = self.column("_s")
         for i, a, b, w in zip(s[0::4], s[1::4], s[2::4], s[3::4], strict=True):
-            slices[int(i)].append((a - t0, b - t0))
-            waits[int(i)].append(WAIT_NAMES.get(int(w), ""))
+            i, w = int(i), int(w)
+            slices[i].append((a - t0, b - t0))
+            waits[i].append(WAIT_NAMES.get(w, ""))
+            if w < 0:  # its last slice: how it ended
+                fin[i] = (b, None, END_NAMES[w], self._errors.get(i))
         readies: list[list[tuple[float, int]]] = [[] for _ in range(n)]
-        r = self._r
+        r = self.column("_r")
         for i, t, k in zip(r[0::3], r[1::3], r[2::3], strict=True):
             readies[int(i)].append((t - t0, int(k)))
         dues: list[list[float]] = [[] for _ in range(n)]
-        d = self._d
+        d = self.column("_d")
         for i, t in zip(d[0::2], d[1::2], strict=True):
             dues[int(i)].append(t - t0)
-        fin: list[tuple | None] = [None] * n  # (end, name, state, error)
-        f = self._f
-        for i, t, state in zip(f[0::3], f[1::3], f[2::3], strict=True):
-            i = int(i)
-            fin[i] = (t, None, FIN_NAMES[state], self._errors.get(i))
         for i, name, state in self._lost:
             fin[i] = (None, name, state, None)
         caller = self._caller
@@ -340,7 +348,7 @@ class Timeline(Recording):
         return tuple(spans)
 
     def _release_columns(self) -> None:
-        for name in ("_created", "_s", "_r", "_d", "_f"):
+        for name in ("_created", "_s", "_r", "_d", "_packed"):
             setattr(self, name, None)
         self._coro = self._given = self._thread = self._others = self._lost = []
         self._unnamed = []
