@@ -4,10 +4,13 @@
 
 Gathers N tasks that each do `await asyncio.sleep(0)`: bare, inside `Timeline()`, inside
 `XRay()`, and under VizTracer with `log_async=True` (its asyncio view: a row per task; it
-traces every Python call, which is its design, not a fault), in one process.  Each round runs
-every variant once, in a rotated order, after a gc.collect(), so all see the same machine
-state; the median of the per-round ratios (variant / bare of the same round) is printed.
-Goals (issue 18): the Timeline at or below 1.25x, and never above VizTracer.
+traces every Python call, which is its design, not a fault).  Each round runs every variant
+once, in a rotated order, after a gc.collect(), so all see the same machine state; the median
+of the per-round ratios (variant / bare of the same round) is printed.  VizTracer 1.1.1 keeps
+the tasks it traced alive (its C buffer holds them: 3 objects a task, never freed), which
+would grow this process's heap every round and with it every later run's collector time; so
+each round runs it in a child process of its own, beside a bare run there, and its ratio is
+the child's.  Goals (issue 18): the Timeline at or below 1.25x, and never above VizTracer.
 
 Two blocks are printed: with the garbage collector on, as every program runs (the headline),
 and off, which isolates the recorders' own CPU cost from the collector's.  Then the time of
@@ -75,6 +78,31 @@ async def _viztracer(n: int) -> float:
     return elapsed
 
 
+async def _child(n: int) -> None:
+    # python timeline_overhead.py --child N: bare, VizTracer, VizTracer, bare (so that neither
+    # gains from its place), then the sums of both.
+    await _bare(n)  # warm up at full size: the first large run pays for fresh memory pages
+    await _viztracer(1000)
+    times = {_bare: 0.0, _viztracer: 0.0}
+    for run in (_bare, _viztracer, _viztracer, _bare):
+        gc.collect()
+        times[run] += await run(n)
+    print(times[_bare], times[_viztracer])
+
+
+async def _viztracer_ratio(n: int) -> float:
+    """VizTracer / bare, both in a new child process (see the module docstring)."""
+    args = [sys.executable, os.path.abspath(__file__), "--child", str(n)]
+    if not gc.isenabled():
+        args.append("--gc-off")
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the VizTracer child failed (exit {proc.returncode})")
+    bare, traced = map(float, out.split())
+    return traced / bare
+
+
 async def _rounds(n: int, rounds: int, variants: dict) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in variants}
     names = list(variants)
@@ -83,7 +111,8 @@ async def _rounds(n: int, rounds: int, variants: dict) -> dict[str, list[float]]
         for name in order:
             gc.collect()
             times[name].append(await variants[name](n))
-        line = ", ".join(f"{name} {times[name][-1]:.3f} s" for name in names)
+        line = ", ".join(f"{name} {times[name][-1]:.2f}x (child)" if name == "VizTracer" else
+                         f"{name} {times[name][-1]:.3f} s" for name in names)
         print(f"  round {i + 1}: {line}", flush=True)
     return times
 
@@ -91,7 +120,7 @@ async def _rounds(n: int, rounds: int, variants: dict) -> dict[str, list[float]]
 async def main(n: int, rounds: int) -> None:
     variants = {"bare": _bare, "Timeline": _timeline, "XRay": _xray}
     if VizTracer is not None:
-        variants["VizTracer"] = _viztracer
+        variants["VizTracer"] = _viztracer_ratio  # a ratio, measured in a child process
     for variant in variants.values():
         await variant(1000)  # warm up
     print(f"{n:,} tasks of sleep(0), Python {sys.version.split()[0]}, {rounds} rounds; "
@@ -110,7 +139,8 @@ async def main(n: int, rounds: int) -> None:
         parts = [f"bare median {statistics.median(bare):.3f} s"]
         for name in variants:
             if name != "bare":
-                ratios = [t / b for t, b in zip(times[name], bare, strict=True)]
+                ratios = times[name] if name == "VizTracer" else \
+                    [t / b for t, b in zip(times[name], bare, strict=True)]
                 parts.append(f"{name} {statistics.median(ratios):.2f}x")
         summary.append(f"{label}: " + ", ".join(parts))
     print("\n".join(summary))
@@ -132,6 +162,13 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", type=int, default=100_000)
     p.add_argument("--rounds", type=int, default=9)
+    p.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--gc-off", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     os.chdir(tempfile.gettempdir())  # VizTracer may write next to the working directory
-    asyncio.run(main(a.tasks, a.rounds))
+    if a.child:
+        if a.gc_off:
+            gc.disable()
+        asyncio.run(_child(a.child))
+    else:
+        asyncio.run(main(a.tasks, a.rounds))
